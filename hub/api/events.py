@@ -1,0 +1,83 @@
+"""Server-Sent Events: live, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+
+from .. import repository as repo
+from ..events import HEARTBEAT, encode_sse
+from ..state import HubState
+from .deps import Caller, State
+from .models import ERRORS
+
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
+HEARTBEAT_S = 15.0
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+    summary="Live events; reconnect with Last-Event-ID to receive what was missed",
+)
+async def stream_events(
+    state: State,
+    caller: Caller,
+    office: Annotated[str | None, Query(max_length=40)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    office_id = state.service.office(office, caller).id
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    if after is None:
+        after = await state.run(_last_id, state)
+    return StreamingResponse(
+        _frames(state, office_id, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _last_id(state: HubState) -> int:
+    with state.engine.connect() as conn:
+        return repo.last_event_id(conn)
+
+
+def _missed(state: HubState, office_id: str, after: int) -> list[Any]:
+    with state.engine.connect() as conn:
+        return repo.events_after(conn, office_id, after)
+
+
+async def _frames(state: HubState, office_id: str, after: int) -> AsyncIterator[bytes]:
+    sub = state.broker.subscribe(office_id)  # before the replay, so nothing falls in between
+    sent = after
+    try:
+        yield b"retry: 2000\n\n"
+        while True:
+            missed = await state.run(_missed, state, office_id, sent)
+            for row in missed:
+                event = {"id": row.id, "type": row.type, "office": row.office_id,
+                         "at": row.at.isoformat(), **json.loads(row.payload)}
+                yield encode_sse(event)
+                sent = row.id
+            if len(missed) < 5000:
+                break
+        while True:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield HEARTBEAT
+                continue
+            if item is None:
+                return
+            event_id, frame = item
+            if event_id > sent:
+                sent = event_id
+                yield frame
+    finally:
+        state.broker.unsubscribe(sub)

@@ -1,0 +1,163 @@
+"""`office360 hub [serve|migrate]` and `office360 token create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from office360.cli import add_config_argument, settings_from
+from office360.config import ConfigError, Settings
+
+from . import repository as repo
+from .auth import ROLES, hash_token, new_token
+from .db import make_engine, migrate
+from .services import utcnow
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hub = sub.add_parser("hub", help="run the office hub (or migrate its database)")
+    hub.add_argument("verb", nargs="?", choices=["serve", "migrate"], default="serve")
+    add_config_argument(hub)
+    hub.add_argument("--host", help="listen address (default: [hub] host)")
+    hub.add_argument("--port", type=int, help="listen port (default: [hub] port)")
+    hub.add_argument("--data-dir", type=Path, help="state folder (default: [hub] data_dir)")
+    hub.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    hub.set_defaults(func=run_hub)
+
+    token = sub.add_parser("token", help="create, list or revoke API tokens")
+    verbs = token.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    create = verbs.add_parser("create", help="make a token and print it once")
+    add_config_argument(create)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--desk", help="the desk a staff token acts for")
+    create.add_argument("--name", required=True, help="who or what holds it, e.g. 'Kiosk door'")
+    create.add_argument("--office", help="bind the token to one office (default: any office)")
+    create.add_argument("--data-dir", type=Path)
+    create.set_defaults(func=run_token_create)
+    listing = verbs.add_parser("list", help="list tokens (never the secret)")
+    add_config_argument(listing)
+    listing.add_argument("--data-dir", type=Path)
+    listing.set_defaults(func=run_token_list)
+    revoke = verbs.add_parser("revoke", help="revoke a token by id")
+    add_config_argument(revoke)
+    revoke.add_argument("id", type=int)
+    revoke.add_argument("--data-dir", type=Path)
+    revoke.set_defaults(func=run_token_revoke)
+
+
+def effective_settings(args: argparse.Namespace) -> Settings:
+    settings = settings_from(args)
+    changes = {}
+    for name in ("host", "port", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    if changes:
+        settings = settings.model_copy(update={"hub": settings.hub.model_copy(update=changes)})
+    return settings
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    if settings.hub.database_url:
+        return
+    data_dir = settings.hub.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(settings.source, "hub.data_dir", f"{data_dir} is not writable ({exc.strerror})") from None
+
+
+def run_hub(args: argparse.Namespace) -> int:
+    settings = effective_settings(args)
+    _prepare_data_dir(settings)
+    if args.verb == "migrate":
+        migrate(settings.hub.sqlalchemy_url())
+        print(f"database at {settings.hub.sqlalchemy_url()} is up to date")
+        return 0
+    import uvicorn
+
+    from .app import create_app
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    print(f"office360 hub on {settings.hub.base_url()}  (API docs: {settings.hub.base_url()}/docs)",
+          flush=True)
+    uvicorn.run(
+        app,
+        host=settings.hub.host,
+        port=settings.hub.port,
+        log_level=args.log_level if args.log_level != "info" else "warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+    return 0
+
+
+def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    settings = effective_settings(args)
+    _prepare_data_dir(settings)
+    url = settings.hub.sqlalchemy_url()
+    migrate(url)
+    return settings, make_engine(url, pool_size=1)
+
+
+def run_token_create(args: argparse.Namespace) -> int:
+    settings, engine = _engine(args)
+    office = settings.office(args.office)
+    if office is None:
+        raise ConfigError(settings.source, "--office", f"no office {args.office!r} in the configuration")
+    if args.role == "staff":
+        if not args.desk:
+            print("office360 token create: a staff token needs --desk", file=sys.stderr)
+            return 2
+        if office.desk_by_id(args.desk) is None:
+            print(f"office360 token create: office {office.id} has no desk {args.desk!r}", file=sys.stderr)
+            return 2
+    elif args.desk:
+        print("office360 token create: --desk is only for staff tokens", file=sys.stderr)
+        return 2
+    token = new_token()
+    with engine.begin() as conn:
+        token_id = repo.insert_token(
+            conn,
+            name=args.name,
+            role=args.role,
+            office_id=args.office or (office.id if args.desk else None),
+            desk_id=args.desk,
+            token_hash=hash_token(token),
+            created_at=utcnow(),
+        )
+    engine.dispose()
+    print(token)
+    print(f"token {token_id} ({args.role}) created; it is shown only this once", file=sys.stderr)
+    return 0
+
+
+def run_token_list(args: argparse.Namespace) -> int:
+    _settings, engine = _engine(args)
+    with engine.connect() as conn:
+        rows = repo.list_tokens(conn)
+    engine.dispose()
+    print(f"{'id':>4}  {'role':8} {'desk':6} {'office':10} {'state':8} name")
+    for r in rows:
+        state = "revoked" if r.revoked_at else "active"
+        print(f"{r.id:>4}  {r.role:8} {r.desk_id or '-':6} {r.office_id or '*':10} {state:8} {r.name}")
+    return 0
+
+
+def run_token_revoke(args: argparse.Namespace) -> int:
+    _settings, engine = _engine(args)
+    with engine.begin() as conn:
+        done = repo.revoke_token(conn, args.id, utcnow())
+    engine.dispose()
+    if not done:
+        print(f"office360 token revoke: no active token {args.id}", file=sys.stderr)
+        return 1
+    print(f"token {args.id} revoked")
+    return 0

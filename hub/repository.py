@@ -1,0 +1,341 @@
+"""All SQL the hub issues. Functions take an open connection inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, tuple_, update
+
+from office360.core.model import QueuedTicket, TicketStatus
+from office360.config import OfficeSettings
+
+from . import tables as t
+
+WAITING = TicketStatus.WAITING.value
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+def sync_office(conn: Connection, office: OfficeSettings) -> None:
+    """Make the office, its services and desks in the database match the configuration."""
+    values = {"name": office.name, "timezone": office.timezone, "languages": office.languages}
+    if conn.execute(select(t.offices.c.id).where(t.offices.c.id == office.id)).first():
+        conn.execute(update(t.offices).where(t.offices.c.id == office.id).values(**values))
+    else:
+        conn.execute(insert(t.offices).values(id=office.id, **values))
+    conn.execute(delete(t.services).where(t.services.c.office_id == office.id))
+    for pos, svc in enumerate(office.services):
+        conn.execute(
+            insert(t.services).values(
+                office_id=office.id,
+                id=svc.id,
+                prefix=svc.prefix,
+                names=svc.names,
+                icon=svc.icon,
+                position=pos,
+            )
+        )
+    existing = {
+        r.id for r in conn.execute(select(t.desks.c.id).where(t.desks.c.office_id == office.id))
+    }
+    for desk in office.desks:
+        values = {"name": desk.label(), "services": desk.services}
+        if desk.id in existing:
+            conn.execute(
+                update(t.desks)
+                .where(t.desks.c.office_id == office.id, t.desks.c.id == desk.id)
+                .values(**values)
+            )
+        else:
+            conn.execute(
+                insert(t.desks).values(office_id=office.id, id=desk.id, state="open", **values)
+            )
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def get_or_create_secret(conn: Connection, name: str, make: Any) -> str:
+    row = conn.execute(select(t.hub_secrets.c.value).where(t.hub_secrets.c.name == name)).first()
+    if row:
+        return str(row.value)
+    value = str(make())
+    conn.execute(insert(t.hub_secrets).values(name=name, value=value))
+    return value
+
+
+# --- numbering -------------------------------------------------------------------------------
+
+
+def next_sequence(conn: Connection, office_id: str, prefix: str, day: str) -> int:
+    c = t.counters.c
+    row = conn.execute(
+        update(t.counters)
+        .where(c.office_id == office_id, c.prefix == prefix, c.day == day)
+        .values(last_seq=c.last_seq + 1)
+        .returning(c.last_seq)
+    ).first()
+    if row:
+        return int(row.last_seq)
+    conn.execute(insert(t.counters).values(office_id=office_id, prefix=prefix, day=day, last_seq=1))
+    return 1
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+def insert_ticket(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(t.tickets).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_ticket(conn: Connection, ticket_id: int) -> Row[Any] | None:
+    return conn.execute(select(t.tickets).where(t.tickets.c.id == ticket_id)).first()
+
+
+def update_ticket(conn: Connection, ticket_id: int, **values: Any) -> None:
+    conn.execute(update(t.tickets).where(t.tickets.c.id == ticket_id).values(**values))
+
+
+def count_ahead_of_new(
+    conn: Connection, office_id: str, service_id: str, now: datetime, priority: bool,
+    starved_before: datetime,
+) -> int:
+    """How many waiting tickets a ticket issued now would be called after."""
+    c = t.tickets.c
+    due = or_(c.slot_at.is_(None), c.slot_at <= now)
+    cond = due if not priority else or_(
+        and_(c.slot_at.isnot(None), c.slot_at <= now),
+        and_(c.slot_at.is_(None), c.priority.isnot(None)),
+        c.overtaken_at <= starved_before,
+    )
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(t.tickets)
+            .where(c.office_id == office_id, c.status == WAITING, c.service_id == service_id, cond)
+        ).scalar_one()
+    )
+
+
+def waiting_in_service(conn: Connection, office_id: str, service_id: str) -> list[QueuedTicket]:
+    c = t.tickets.c
+    rows = conn.execute(
+        select(c.id, c.service_id, c.fair_at, c.priority, c.slot_at, c.overtaken_at).where(
+            c.office_id == office_id, c.status == WAITING, c.service_id == service_id
+        )
+    )
+    return [_queued(r) for r in rows]
+
+
+def next_candidates(conn: Connection, office_id: str, service_ids: Sequence[str]) -> list[QueuedTicket]:
+    """Every waiting ticket the policy could pick: all special ones and each service's oldest plain one.
+
+    Equivalent to giving the policy every waiting ticket, since among plain tickets (no priority,
+    no slot, never overtaken) it always picks the oldest.
+    """
+    c = t.tickets.c
+    base = and_(c.office_id == office_id, c.status == WAITING, c.service_id.in_(service_ids))
+    special = or_(c.priority.isnot(None), c.slot_at.isnot(None), c.overtaken_at.isnot(None))
+    cols = (c.id, c.service_id, c.fair_at, c.priority, c.slot_at, c.overtaken_at)
+    found = {r.id: _queued(r) for r in conn.execute(select(*cols).where(base, special))}
+    plain = and_(c.priority.is_(None), c.slot_at.is_(None), c.overtaken_at.is_(None))
+    for service_id in service_ids:
+        row = conn.execute(
+            select(*cols)
+            .where(c.office_id == office_id, c.status == WAITING, c.service_id == service_id, plain)
+            .order_by(c.fair_at, c.id)
+            .limit(1)
+        ).first()
+        if row:
+            found[row.id] = _queued(row)
+    return list(found.values())
+
+
+def mark_overtaken(
+    conn: Connection, office_id: str, service_ids: Sequence[str], chosen: QueuedTicket, now: datetime
+) -> list[int]:
+    """Stamp the first time each waiting ticket with an earlier fair place is passed over."""
+    c = t.tickets.c
+    cond = and_(
+        c.office_id == office_id,
+        c.status == WAITING,
+        c.service_id.in_(service_ids),
+        c.overtaken_at.is_(None),
+        c.id != chosen.id,
+        tuple_(c.fair_at, c.id) < tuple_(chosen.fair_at, chosen.id),
+        or_(c.slot_at.is_(None), c.slot_at <= chosen.fair_at),
+    )
+    ids = [r.id for r in conn.execute(select(c.id).where(cond))]
+    if ids:
+        conn.execute(update(t.tickets).where(c.id.in_(ids)).values(overtaken_at=now))
+    return ids
+
+
+def queue_stats(
+    conn: Connection, office_id: str, service_ids: Iterable[str], now: datetime
+) -> dict[str, tuple[int, datetime | None]]:
+    """service -> (waiting count, earliest fair time among those due)."""
+    c = t.tickets.c
+    ids = list(service_ids)
+    rows = conn.execute(
+        select(c.service_id, func.count(), func.min(c.fair_at))
+        .where(
+            c.office_id == office_id,
+            c.status == WAITING,
+            c.service_id.in_(ids),
+            or_(c.slot_at.is_(None), c.slot_at <= now),
+        )
+        .group_by(c.service_id)
+    )
+    stats: dict[str, tuple[int, datetime | None]] = {s: (0, None) for s in ids}
+    for service_id, count, oldest in rows:
+        stats[service_id] = (int(count), t.UTCDateTime().process_result_value(oldest, conn.dialect))
+    return stats
+
+
+def recent_service_seconds(conn: Connection, office_id: str, service_id: str, limit: int) -> list[float]:
+    c = t.tickets.c
+    rows = conn.execute(
+        select(c.started_at, c.finished_at)
+        .where(
+            c.office_id == office_id,
+            c.service_id == service_id,
+            c.finished_at.isnot(None),
+            c.started_at.isnot(None),
+        )
+        .order_by(c.finished_at.desc())
+        .limit(limit)
+    )
+    return [(r.finished_at - r.started_at).total_seconds() for r in rows]
+
+
+def _queued(r: Any) -> QueuedTicket:
+    return QueuedTicket(
+        id=r.id,
+        service_id=r.service_id,
+        issued_at=r.fair_at,
+        priority=r.priority,
+        slot_at=r.slot_at,
+        overtaken_at=r.overtaken_at,
+    )
+
+
+# --- desks -----------------------------------------------------------------------------------
+
+
+def get_desk(conn: Connection, office_id: str, desk_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(t.desks).where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id)
+    ).first()
+
+
+def list_desks(conn: Connection, office_id: str) -> list[Row[Any]]:
+    return list(conn.execute(select(t.desks).where(t.desks.c.office_id == office_id).order_by(t.desks.c.id)))
+
+
+def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -> None:
+    conn.execute(
+        update(t.desks).where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id).values(**values)
+    )
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def insert_event(conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]) -> int:
+    result = conn.execute(
+        insert(t.events).values(office_id=office_id, type=type_, at=at, payload=json.dumps(payload))
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def events_after(conn: Connection, office_id: str | None, after_id: int, limit: int = 5000) -> list[Row[Any]]:
+    c = t.events.c
+    q = select(c.id, c.office_id, c.type, c.at, c.payload).where(c.id > after_id)
+    if office_id:
+        q = q.where(c.office_id == office_id)
+    return list(conn.execute(q.order_by(c.id).limit(limit)))
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
+
+
+def purge_events(conn: Connection, before: datetime) -> int:
+    return conn.execute(delete(t.events).where(t.events.c.at < before)).rowcount or 0
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def insert_token(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(t.api_tokens).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def token_by_hash(conn: Connection, token_hash: str) -> Row[Any] | None:
+    return conn.execute(select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)).first()
+
+
+def list_tokens(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(t.api_tokens).order_by(t.api_tokens.c.id)))
+
+
+def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
+    c = t.api_tokens.c
+    result = conn.execute(
+        update(t.api_tokens).where(c.id == token_id, c.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def get_idempotent(conn: Connection, scope: str, key: str) -> Row[Any] | None:
+    c = t.idempotency.c
+    return conn.execute(select(t.idempotency).where(c.scope == scope, c.key == key)).first()
+
+
+def put_idempotent(
+    conn: Connection, scope: str, key: str, request_hash: str, status: int, body: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(t.idempotency).values(
+            scope=scope, key=key, request_hash=request_hash, status_code=status, body=body, created_at=now
+        )
+    )
+
+
+def purge_idempotent(conn: Connection, before: datetime) -> int:
+    return conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before)).rowcount or 0
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+def put_device_report(
+    conn: Connection, device: str, office_id: str, role: str, report: dict[str, Any], now: datetime
+) -> None:
+    c = t.device_reports.c
+    values = {"office_id": office_id, "role": role, "report": report, "received_at": now}
+    if conn.execute(select(c.device).where(c.device == device)).first():
+        conn.execute(update(t.device_reports).where(c.device == device).values(**values))
+    else:
+        conn.execute(insert(t.device_reports).values(device=device, **values))
+
+
+def device_reports(conn: Connection, office_id: str | None = None) -> list[Row[Any]]:
+    q = select(t.device_reports).order_by(t.device_reports.c.device)
+    if office_id:
+        q = q.where(t.device_reports.c.office_id == office_id)
+    return list(conn.execute(q))
+
+
+def starved_cutoff(now: datetime, max_overtake_minutes: float) -> datetime:
+    return now - timedelta(minutes=max_overtake_minutes)

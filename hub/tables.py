@@ -1,0 +1,181 @@
+"""Table definitions (SQLAlchemy Core). The migrations in hub/migrations create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+offices = Table(
+    "offices",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("languages", JSON, nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("office_id", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("prefix", String(2), nullable=False),
+    Column("names", JSON, nullable=False),
+    Column("icon", String(40), nullable=False, default=""),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+desks = Table(
+    "desks",
+    metadata,
+    Column("office_id", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("state", String(16), nullable=False, default="open"),
+    Column("current_ticket_id", BigId, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("office_id", String(40), nullable=False),
+    Column("service_id", String(40), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("number", String(12), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(40), nullable=True),
+    Column("lang", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("fair_at", UTCDateTime, nullable=False),
+    Column("slot_at", UTCDateTime, nullable=True),
+    Column("overtaken_at", UTCDateTime, nullable=True),
+    Column("called_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("desk_id", String(40), nullable=True),
+    Column("recalls", Integer, nullable=False, default=0),
+    Column("transferred_from", BigId, nullable=True),
+    Column("appointment_id", String(40), nullable=True),
+    Index("ix_tickets_queue", "office_id", "status", "service_id", "fair_at"),
+    Index("ix_tickets_finished", "office_id", "service_id", "finished_at"),
+    Index(
+        "uq_tickets_number",
+        "office_id",
+        "day",
+        "number",
+        unique=True,
+        sqlite_where=Column("transferred_from").is_(None),
+        postgresql_where=Column("transferred_from").is_(None),
+    ),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("office_id", String(40), primary_key=True),
+    Column("prefix", String(2), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("office_id", String(40), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_events_office", "office_id", "id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("office_id", String(40), nullable=True),
+    Column("desk_id", String(40), nullable=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+hub_secrets = Table(
+    "hub_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+device_reports = Table(
+    "device_reports",
+    metadata,
+    Column("device", String(80), primary_key=True),
+    Column("office_id", String(40), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
