@@ -1,0 +1,369 @@
+"""The TOML configuration: schema, loader and the errors that name file, key and reason.
+
+Read once at start. Environment variables override keys for deployment:
+``OFFICE360__HUB__PORT=9000`` sets ``[hub] port``; values are parsed as TOML scalars when they can be.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_PATHS = (Path("/etc/office360/office360.toml"), Path("office360.toml"))
+ENV_CONFIG = "OFFICE360_CONFIG"
+ENV_PREFIX = "OFFICE360__"
+
+LangCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+
+
+class ConfigError(Exception):
+    """A configuration problem; str() names the file, the key and the reason."""
+
+    def __init__(self, file: str | Path | None, key: str, reason: str) -> None:
+        self.file = str(file) if file is not None else "<no file>"
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{self.file}: {key}: {reason}")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8360, ge=1, le=65535)
+    data_dir: Path = Path("/var/lib/office360")
+    database_url: str = ""
+    """Empty: an SQLite file `office360.db` in data_dir. Or postgresql+psycopg://user@host/db."""
+    public_url: str = ""
+    """Base of the links given to citizens (status pages); empty: http://host:port."""
+    max_body_bytes: int = Field(65_536, ge=1024)
+    event_retention_days: int = Field(7, ge=1)
+    idempotency_retention_hours: int = Field(48, ge=1)
+    cors_origins: list[str] = []
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'office360.db'}"
+
+
+class ServiceSettings(Section):
+    id: Ident
+    prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
+    names: dict[LangCode, str]
+    icon: str = ""
+
+    @field_validator("names")
+    @classmethod
+    def _names_not_empty(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("give the service a name in at least one language")
+        return v
+
+
+class DeskSettings(Section):
+    id: Ident
+    name: str = ""
+    services: list[Ident]
+
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class OfficeSettings(Section):
+    id: Ident
+    name: str
+    timezone: str = "Europe/Madrid"
+    languages: list[LangCode] = ["es", "en"]
+    default: bool = False
+    services: list[ServiceSettings]
+    desks: list[DeskSettings]
+
+    def desk_by_id(self, desk_id: str) -> DeskSettings | None:
+        return next((d for d in self.desks if d.id == desk_id), None)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OfficeSettings:
+        ids = [s.id for s in self.services]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two services share an id")
+        prefixes = [s.prefix for s in self.services]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError("two services share a ticket prefix")
+        desk_ids = [d.id for d in self.desks]
+        if len(set(desk_ids)) != len(desk_ids):
+            raise ValueError("two desks share an id")
+        for desk in self.desks:
+            unknown = set(desk.services) - set(ids)
+            if unknown:
+                raise ValueError(f"desk {desk.id!r} serves unknown service(s) {sorted(unknown)}")
+        return self
+
+
+class QueueSettings(Section):
+    priority_categories: list[Ident] = ["reduced_mobility", "pregnancy", "elderly", "accompanied"]
+    max_overtake_minutes: float = Field(15, ge=0)
+    service_time_window: int = Field(20, ge=1)
+    """How many recent service times the rolling mean uses."""
+    default_service_time_s: float = Field(300, gt=0)
+
+
+class DeviceSettings(Section):
+    """How a kiosk or display reaches the hub."""
+
+    hub_url: str = "http://127.0.0.1:8360"
+    token: str = ""
+    token_file: Path | None = None
+    office: str = ""
+    timeout_s: float = Field(5, gt=0)
+
+    def resolved_token(self) -> str:
+        if self.token:
+            return self.token
+        if self.token_file and self.token_file.exists():
+            return self.token_file.read_text().strip()
+        return ""
+
+
+class PrinterSettings(Section):
+    """Owned by printer/ (issue 3). The kiosk opens it with printer.printer_from_settings()."""
+
+    url: str = "preview:///var/lib/office360/tickets"
+    """tcp://HOST:9100, usb://VID:PID, serial:///dev/ttyUSB0?baudrate=19200, file:///dev/usb/lp0,
+    or preview:///FOLDER (one PNG per ticket)."""
+    profile: str = "TM-T88V"
+    """A python-escpos printer profile; it decides code pages, native QR, cutter and width."""
+    paper_width_mm: Literal[80, 58] = 80
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    """No status query or print waits longer than this."""
+    code_page: str = "auto"
+    """auto: the first of CP858, CP1252, ISO_8859-15, CP850, CP437 the profile has; or a name."""
+    qr: Literal["auto", "native", "image"] = "auto"
+    """native: GS ( k; image: a raster image; auto: native where the profile supports it."""
+    cut: Literal["full", "partial"] = "full"
+    ask_status: bool = True
+    """Ask DLE EOT status before and after printing; false for printers that never answer."""
+    footer: dict[LangCode, str] = {
+        "es": "Conserve este tique. ¡Le llamaremos por la pantalla!",
+        "en": "Keep this ticket. You will be called on the screen.",
+    }
+
+    @field_validator("url")
+    @classmethod
+    def _printer_url(cls, v: str) -> str:
+        import re
+
+        forms = (
+            r"tcp://[^/:?#\s]+(:\d{1,5})?/?",
+            r"usb://[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}(\?\S*)?",
+            r"(serial|file|preview)://\S+",
+        )
+        if not any(re.fullmatch(form, v.strip()) for form in forms):
+            raise ValueError(
+                "unknown printer URL; use tcp://HOST:9100, usb://04b8:0202, "
+                "serial:///dev/ttyUSB0?baudrate=19200, file:///dev/usb/lp0 or preview:///FOLDER"
+            )
+        return v.strip()
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        try:
+            from escpos.capabilities import CAPABILITIES
+        except ImportError:  # no printer extra here: the kiosk checks again when it opens
+            return v
+        if v not in CAPABILITIES["profiles"]:
+            known = ", ".join(sorted(CAPABILITIES["profiles"]))
+            raise ValueError(f"unknown printer profile {v!r}; python-escpos knows {known}")
+        return v
+
+    @field_validator("code_page")
+    @classmethod
+    def _known_code_page(cls, v: str, info: Any) -> str:
+        try:
+            from escpos.capabilities import CAPABILITIES
+        except ImportError:
+            return v
+        profile = CAPABILITIES["profiles"].get(info.data.get("profile", "TM-T88V"))
+        if v.lower() == "auto" or profile is None:
+            return v
+        pages = {p for p in profile["codePages"].values() if p != "Unknown"}
+        if v.upper() not in pages:
+            raise ValueError(f"the printer profile has no code page {v!r}; it has {sorted(pages)}")
+        return v.upper()
+
+
+class KioskSettings(Section):
+    """Owned by kiosk/ (issue 5)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class DisplaySettings(Section):
+    """Owned by display/ (issue 6). The hub, token and office come from [device]."""
+
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    fullscreen: bool = True
+    last_calls: int = Field(5, ge=0, le=12)
+    show_waiting: bool = True
+    show_estimates: bool = True
+    languages: list[LangCode] = ["es", "en"]
+    """Spoken, in this order, after the chime; also the languages of the on-screen headings."""
+    chime: bool = True
+    volume: float = Field(0.8, ge=0, le=1)
+    voice_speed_wpm: int = Field(140, ge=80, le=300)
+    espeak: str = "espeak-ng"
+    blink_s: float = Field(6, ge=0, le=60)
+    announce_max_age_s: float = Field(60, ge=0)
+    """A call caught up after an outage is shown, but spoken only if it is younger than this."""
+    message: str = Field("", max_length=500)
+    theme: Literal["dark", "high_contrast"] = "dark"
+    cache_dir: Path = Path("/var/cache/office360/display")
+    reconnect_max_s: float = Field(10, gt=0, le=300)
+
+
+class Settings(Section):
+    hub: HubSettings = HubSettings()
+    offices: list[OfficeSettings]
+    queue: QueueSettings = QueueSettings()
+    device: DeviceSettings = DeviceSettings()
+    printer: PrinterSettings = PrinterSettings()
+    kiosk: KioskSettings = KioskSettings()
+    display: DisplaySettings = DisplaySettings()
+    source: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _one_default(self) -> Settings:
+        if not self.offices:
+            raise ValueError("configure at least one office")
+        ids = [o.id for o in self.offices]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two offices share an id")
+        if sum(o.default for o in self.offices) > 1:
+            raise ValueError("only one office may be the default")
+        return self
+
+    @property
+    def default_office(self) -> OfficeSettings:
+        return next((o for o in self.offices if o.default), self.offices[0])
+
+    def office(self, office_id: str | None) -> OfficeSettings | None:
+        if not office_id:
+            return self.default_office
+        return next((o for o in self.offices if o.id == office_id), None)
+
+
+def find_config(explicit: str | Path | None) -> Path:
+    """--config, else $OFFICE360_CONFIG, else /etc/office360/office360.toml, else ./office360.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    for candidate in DEFAULT_PATHS:
+        if candidate.exists():
+            return candidate
+    raise ConfigError(
+        None,
+        "--config",
+        "no configuration file: pass --config FILE, set $OFFICE360_CONFIG, or create "
+        + " or ".join(str(p) for p in DEFAULT_PATHS),
+    )
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    file = find_config(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(file, "-", "file not found") from None
+    except PermissionError:
+        raise ConfigError(file, "-", "permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, "-", f"not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "-", f"not valid TOML: {exc}") from None
+    apply_env_overrides(raw, os.environ if env is None else env)
+    return parse_settings(raw, file)
+
+
+def parse_settings(raw: dict[str, Any], file: str | Path | None = None) -> Settings:
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _dotted(raw, err["loc"]) or "-"
+        raise ConfigError(file, key, _reason(err)) from None
+    return settings.model_copy(update={"source": str(file or "")})
+
+
+def apply_env_overrides(raw: dict[str, Any], env: Any) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            continue
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = _scalar(value)
+
+
+def _scalar(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _dotted(raw: Any, loc: tuple[Any, ...]) -> str:
+    """offices[0].desks[1].services -> offices.main.desks.3.services where ids exist."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int):
+            ident = node[item].get("id") if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) else None
+            parts[-1] = f"{parts[-1]}[{ident or item}]" if parts else f"[{item}]"
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _reason(err: Any) -> str:
+    msg = str(err.get("msg", "invalid"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown key (check its spelling against config/office360.example.toml)"
+    if err.get("type") == "missing":
+        return "required key is missing"
+    if "input" in err and err.get("type") not in ("model_type",):
+        return f"{msg.removeprefix('Value error, ')} (got {err['input']!r})"
+    return msg.removeprefix("Value error, ")
+
+
+Role = Literal["admin", "manager", "staff", "kiosk", "display"]
