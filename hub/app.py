@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, run_migrations: boo
             purger.cancel()
             state.broker.close_all()
             state.executor.shutdown(wait=True)
+            service.close()
             engine.dispose()
 
     app = FastAPI(
@@ -138,7 +139,7 @@ async def _purge_forever(state: HubState, settings: Settings) -> None:
 
 def _purge_once(state: HubState, settings: Settings) -> None:
     now = state.service.clock()
-    with state.engine.begin() as conn:
+    with state.service.transaction() as conn:
         repository.purge_events(conn, now - timedelta(days=settings.hub.event_retention_days))
         repository.purge_idempotent(
             conn, now - timedelta(hours=settings.hub.idempotency_retention_hours)

@@ -52,4 +52,4 @@ def migrate(url: str) -> None:
     """Bring the database at `url` to the newest schema (creating the SQLite file's folder)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")

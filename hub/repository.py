@@ -7,7 +7,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from office360.core.model import QueuedTicket, TicketStatus
 from office360.config import OfficeSettings
@@ -15,6 +27,47 @@ from office360.config import OfficeSettings
 from . import tables as t
 
 WAITING = TicketStatus.WAITING.value
+
+# Hot-path statements are built once: building a statement costs more than running it on SQLite.
+_tk = t.tickets.c
+_SEQ_BUMP = (
+    update(t.counters)
+    .where(
+        t.counters.c.office_id == bindparam("o"),
+        t.counters.c.prefix == bindparam("p"),
+        t.counters.c.day == bindparam("d"),
+    )
+    .values(last_seq=t.counters.c.last_seq + 1)
+    .returning(t.counters.c.last_seq)
+)
+_SEQ_NEW = insert(t.counters)
+_TICKET_INSERT = insert(t.tickets)
+_TICKET_GET = select(t.tickets).where(_tk.id == bindparam("id"))
+_EVENT_INSERT = insert(t.events)
+_IDEM_GET = select(t.idempotency).where(
+    t.idempotency.c.scope == bindparam("s"), t.idempotency.c.key == bindparam("k")
+)
+_IDEM_PUT = insert(t.idempotency)
+_WAITING_IN = and_(
+    _tk.office_id == bindparam("o"), _tk.status == WAITING, _tk.service_id == bindparam("svc")
+)
+_DUE = or_(_tk.slot_at.is_(None), _tk.slot_at <= bindparam("now"))
+_STATS_ONE = select(func.count(), func.min(_tk.fair_at)).where(_WAITING_IN, _DUE)
+_AHEAD_OF_PRIORITY = (
+    select(func.count())
+    .select_from(t.tickets)
+    .where(
+        _WAITING_IN,
+        or_(
+            and_(_tk.slot_at.isnot(None), _tk.slot_at <= bindparam("now")),
+            and_(_tk.slot_at.is_(None), _tk.priority.isnot(None)),
+            _tk.overtaken_at <= bindparam("starved"),
+        ),
+    )
+)
+_DESKS_OF_OFFICE = select(t.desks).where(t.desks.c.office_id == bindparam("o")).order_by(t.desks.c.id)
+_DESK_GET = select(t.desks).where(t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d"))
+_TOKEN_GET = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("h"))
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -72,16 +125,10 @@ def get_or_create_secret(conn: Connection, name: str, make: Any) -> str:
 
 
 def next_sequence(conn: Connection, office_id: str, prefix: str, day: str) -> int:
-    c = t.counters.c
-    row = conn.execute(
-        update(t.counters)
-        .where(c.office_id == office_id, c.prefix == prefix, c.day == day)
-        .values(last_seq=c.last_seq + 1)
-        .returning(c.last_seq)
-    ).first()
+    row = conn.execute(_SEQ_BUMP, {"o": office_id, "p": prefix, "d": day}).first()
     if row:
         return int(row.last_seq)
-    conn.execute(insert(t.counters).values(office_id=office_id, prefix=prefix, day=day, last_seq=1))
+    conn.execute(_SEQ_NEW, {"office_id": office_id, "prefix": prefix, "day": day, "last_seq": 1})
     return 1
 
 
@@ -89,37 +136,32 @@ def next_sequence(conn: Connection, office_id: str, prefix: str, day: str) -> in
 
 
 def insert_ticket(conn: Connection, **values: Any) -> int:
-    result = conn.execute(insert(t.tickets).values(**values))
+    result = conn.execute(_TICKET_INSERT, values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def get_ticket(conn: Connection, ticket_id: int) -> Row[Any] | None:
-    return conn.execute(select(t.tickets).where(t.tickets.c.id == ticket_id)).first()
+    return conn.execute(_TICKET_GET, {"id": ticket_id}).first()
 
 
 def update_ticket(conn: Connection, ticket_id: int, **values: Any) -> None:
     conn.execute(update(t.tickets).where(t.tickets.c.id == ticket_id).values(**values))
 
 
-def count_ahead_of_new(
-    conn: Connection, office_id: str, service_id: str, now: datetime, priority: bool,
-    starved_before: datetime,
+def count_ahead_of_priority(
+    conn: Connection, office_id: str, service_id: str, now: datetime, starved_before: datetime
 ) -> int:
-    """How many waiting tickets a ticket issued now would be called after."""
-    c = t.tickets.c
-    due = or_(c.slot_at.is_(None), c.slot_at <= now)
-    cond = due if not priority else or_(
-        and_(c.slot_at.isnot(None), c.slot_at <= now),
-        and_(c.slot_at.is_(None), c.priority.isnot(None)),
-        c.overtaken_at <= starved_before,
-    )
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(t.tickets)
-            .where(c.office_id == office_id, c.status == WAITING, c.service_id == service_id, cond)
-        ).scalar_one()
-    )
+    """How many waiting tickets a priority ticket issued now would be called after."""
+    params = {"o": office_id, "svc": service_id, "now": now, "starved": starved_before}
+    return int(conn.execute(_AHEAD_OF_PRIORITY, params).scalar_one())
+
+
+def service_stats(
+    conn: Connection, office_id: str, service_id: str, now: datetime
+) -> tuple[int, datetime | None]:
+    """(waiting tickets whose turn can come now, the earliest fair time among them)."""
+    count, oldest = conn.execute(_STATS_ONE, {"o": office_id, "svc": service_id, "now": now}).one()
+    return int(count), t.UTCDateTime().process_result_value(oldest, conn.dialect)
 
 
 def waiting_in_service(conn: Connection, office_id: str, service_id: str) -> list[QueuedTicket]:
@@ -180,22 +222,7 @@ def queue_stats(
     conn: Connection, office_id: str, service_ids: Iterable[str], now: datetime
 ) -> dict[str, tuple[int, datetime | None]]:
     """service -> (waiting count, earliest fair time among those due)."""
-    c = t.tickets.c
-    ids = list(service_ids)
-    rows = conn.execute(
-        select(c.service_id, func.count(), func.min(c.fair_at))
-        .where(
-            c.office_id == office_id,
-            c.status == WAITING,
-            c.service_id.in_(ids),
-            or_(c.slot_at.is_(None), c.slot_at <= now),
-        )
-        .group_by(c.service_id)
-    )
-    stats: dict[str, tuple[int, datetime | None]] = {s: (0, None) for s in ids}
-    for service_id, count, oldest in rows:
-        stats[service_id] = (int(count), t.UTCDateTime().process_result_value(oldest, conn.dialect))
-    return stats
+    return {s: service_stats(conn, office_id, s, now) for s in service_ids}
 
 
 def recent_service_seconds(conn: Connection, office_id: str, service_id: str, limit: int) -> list[float]:
@@ -229,13 +256,11 @@ def _queued(r: Any) -> QueuedTicket:
 
 
 def get_desk(conn: Connection, office_id: str, desk_id: str) -> Row[Any] | None:
-    return conn.execute(
-        select(t.desks).where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id)
-    ).first()
+    return conn.execute(_DESK_GET, {"o": office_id, "d": desk_id}).first()
 
 
 def list_desks(conn: Connection, office_id: str) -> list[Row[Any]]:
-    return list(conn.execute(select(t.desks).where(t.desks.c.office_id == office_id).order_by(t.desks.c.id)))
+    return list(conn.execute(_DESKS_OF_OFFICE, {"o": office_id}))
 
 
 def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -> None:
@@ -249,7 +274,8 @@ def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -
 
 def insert_event(conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]) -> int:
     result = conn.execute(
-        insert(t.events).values(office_id=office_id, type=type_, at=at, payload=json.dumps(payload))
+        _EVENT_INSERT,
+        {"office_id": office_id, "type": type_, "at": at, "payload": json.dumps(payload)},
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -279,7 +305,7 @@ def insert_token(conn: Connection, **values: Any) -> int:
 
 
 def token_by_hash(conn: Connection, token_hash: str) -> Row[Any] | None:
-    return conn.execute(select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)).first()
+    return conn.execute(_TOKEN_GET, {"h": token_hash}).first()
 
 
 def list_tokens(conn: Connection) -> list[Row[Any]]:
@@ -298,17 +324,22 @@ def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
 
 
 def get_idempotent(conn: Connection, scope: str, key: str) -> Row[Any] | None:
-    c = t.idempotency.c
-    return conn.execute(select(t.idempotency).where(c.scope == scope, c.key == key)).first()
+    return conn.execute(_IDEM_GET, {"s": scope, "k": key}).first()
 
 
 def put_idempotent(
     conn: Connection, scope: str, key: str, request_hash: str, status: int, body: str, now: datetime
 ) -> None:
     conn.execute(
-        insert(t.idempotency).values(
-            scope=scope, key=key, request_hash=request_hash, status_code=status, body=body, created_at=now
-        )
+        _IDEM_PUT,
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "status_code": status,
+            "body": body,
+            "created_at": now,
+        },
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,12 +53,37 @@ class HubService:
         self.policy = QueuePolicy(max_overtake=timedelta(minutes=settings.queue.max_overtake_minutes))
         self.secret = b""
         self._mean_cache: dict[tuple[str, str], tuple[float, float]] = {}
+        self._desk_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._local = threading.local()
+        self._connections: list[Connection] = []
+        self._connections_lock = threading.Lock()
+
+    # --- connections -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A transaction on this thread's own connection (kept open: no pool round trip)."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        with conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self._connections.clear()
 
     # --- start-up ----------------------------------------------------------------------------
 
     def prepare(self) -> None:
         """Sync the configured offices into the database and load the hub's secret."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             for office in self.settings.offices:
                 repo.sync_office(conn, office)
             self.secret = repo.get_or_create_secret(
@@ -90,7 +118,7 @@ class HubService:
     def ticket(self, ticket_id: int, principal: Principal | None, token: str | None) -> dict[str, Any]:
         from .auth import check_status_token
 
-        with self.engine.connect() as conn:
+        with self.transaction() as conn:
             row = repo.get_ticket(conn, ticket_id)
             if row is None:
                 raise NotFound("unknown_ticket", f"no ticket {ticket_id}")
@@ -105,7 +133,7 @@ class HubService:
     def queue(self, office_id: str | None, principal: Principal | None = None) -> dict[str, Any]:
         office = self.office(office_id, principal)
         now = self.clock()
-        with self.engine.connect() as conn:
+        with self.transaction() as conn:
             services = self._service_stats(conn, office, [s.id for s in office.services], now)
             desks = []
             for d in repo.list_desks(conn, office.id):
@@ -133,7 +161,7 @@ class HubService:
         """One transaction: replay a stored answer for a repeated Idempotency-Key, or do the work
         and store its answer with it."""
         events: list[dict[str, Any]] = []
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             if idem_key:
                 prior = repo.get_idempotent(conn, scope, idem_key)
                 if prior is not None:
@@ -180,30 +208,35 @@ class HubService:
         now = self.clock()
         day = local_day(now, office.timezone).isoformat()
         seq = repo.next_sequence(conn, office.id, service.prefix, day)
-        number = format_number(service.prefix, seq)
-        ahead = repo.count_ahead_of_new(
-            conn, office.id, service.id, now, priority is not None, self._starved_before(now)
-        )
-        ticket_id = repo.insert_ticket(
-            conn,
-            office_id=office.id,
-            service_id=service.id,
-            day=day,
-            number=number,
-            status=TicketStatus.WAITING.value,
-            priority=priority,
-            lang=lang,
-            channel=channel,
-            issued_at=now,
-            fair_at=now,
-            recalls=0,
-        )
-        row = repo.get_ticket(conn, ticket_id)
-        assert row is not None
+        waiting, oldest = repo.service_stats(conn, office.id, service.id, now)
+        if priority is None:
+            ahead = waiting
+        else:
+            ahead = repo.count_ahead_of_priority(
+                conn, office.id, service.id, now, self._starved_before(now)
+            )
+        values: dict[str, Any] = {
+            "office_id": office.id,
+            "service_id": service.id,
+            "day": day,
+            "number": format_number(service.prefix, seq),
+            "status": TicketStatus.WAITING.value,
+            "priority": priority,
+            "lang": lang,
+            "channel": channel,
+            "issued_at": now,
+            "fair_at": now,
+            "slot_at": None,
+            "called_at": None,
+            "desk_id": None,
+            "recalls": 0,
+        }
+        row = SimpleNamespace(id=repo.insert_ticket(conn, **values), **values)
         estimate = self._estimate(conn, office, service.id, ahead)
         body = self._ticket_json(conn, row, position=ahead + 1, estimate=estimate)
         self._emit(conn, events, office.id, ev.TICKET_ISSUED, now, ticket=self._event_ticket(row))
-        self._emit_queue(conn, events, office, [service.id], now)
+        after = {service.id: (waiting + 1, min(oldest, now) if oldest else now)}
+        self._emit_queue(conn, events, office, [service.id], now, after)
         return 201, body
 
     def desk_action(
@@ -228,6 +261,7 @@ class HubService:
         if action == "pause" or action == "resume":
             state = "paused" if action == "pause" else "open"
             repo.update_desk(conn, office.id, desk_id, state=state, updated_at=now)
+            self._desk_cache.pop(office.id, None)
             kind = ev.DESK_PAUSED if action == "pause" else ev.DESK_RESUMED
             self._emit(conn, events, office.id, kind, now, desk={"id": desk_id, "name": desk.name})
             self._emit_queue(conn, events, office, list(desk.services), now)
@@ -296,7 +330,7 @@ class HubService:
         return 200, {"device": device, "received_at": now.isoformat()}
 
     def device_reports(self, office_id: str | None) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.transaction() as conn:
             return [
                 {
                     "device": r.device,
@@ -410,14 +444,16 @@ class HubService:
     def _emit_queue(
         self, conn: Connection, events: list[dict[str, Any]], office: OfficeSettings,
         service_ids: list[str], now: datetime,
+        known: dict[str, tuple[int, datetime | None]] | None = None,
     ) -> None:
-        stats = self._service_stats(conn, office, service_ids, now)
+        stats = self._service_stats(conn, office, service_ids, now, known)
         self._emit(conn, events, office.id, ev.QUEUE_CHANGED, now, services=stats)
 
     def _service_stats(
-        self, conn: Connection, office: OfficeSettings, service_ids: list[str], now: datetime
+        self, conn: Connection, office: OfficeSettings, service_ids: list[str], now: datetime,
+        known: dict[str, tuple[int, datetime | None]] | None = None,
     ) -> list[dict[str, Any]]:
-        raw = repo.queue_stats(conn, office.id, service_ids, now)
+        raw = known or repo.queue_stats(conn, office.id, service_ids, now)
         out = []
         for service_id in service_ids:
             waiting, oldest = raw[service_id]
@@ -434,10 +470,21 @@ class HubService:
     # --- estimates ---------------------------------------------------------------------------
 
     def _estimate(self, conn: Connection, office: OfficeSettings, service_id: str, ahead: int) -> int | None:
-        open_desks = sum(
-            1 for d in repo.list_desks(conn, office.id) if d.state == "open" and service_id in d.services
-        )
+        open_desks = self._open_desks(conn, office.id).get(service_id, 0)
         return estimated_wait(ahead, open_desks, self._mean_service(conn, office.id, service_id))
+
+    def _open_desks(self, conn: Connection, office_id: str) -> dict[str, int]:
+        """service -> open desks serving it; cached briefly (other replicas may pause desks)."""
+        cached = self._desk_cache.get(office_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        counts: dict[str, int] = {}
+        for desk in repo.list_desks(conn, office_id):
+            if desk.state == "open":
+                for service_id in desk.services:
+                    counts[service_id] = counts.get(service_id, 0) + 1
+        self._desk_cache[office_id] = (time.monotonic() + 2.0, counts)
+        return counts
 
     def _mean_service(self, conn: Connection, office_id: str, service_id: str) -> float:
         key = (office_id, service_id)

@@ -48,7 +48,7 @@ class HubState:
         return principal
 
     def _load_principal(self, token_hash: str) -> Principal | None:
-        with self.engine.connect() as conn:
+        with self.service.transaction() as conn:
             row = token_by_hash(conn, token_hash)
         if row is None or row.revoked_at is not None:
             return None

@@ -106,7 +106,7 @@ tickets = Table(
     Column("recalls", Integer, nullable=False, default=0),
     Column("transferred_from", BigId, nullable=True),
     Column("appointment_id", String(40), nullable=True),
-    Index("ix_tickets_queue", "office_id", "status", "service_id", "fair_at"),
+    Index("ix_tickets_queue", "office_id", "status", "service_id", "fair_at", "slot_at"),
     Index("ix_tickets_finished", "office_id", "service_id", "finished_at"),
     Index(
         "uq_tickets_number",

@@ -149,7 +149,7 @@ def upgrade() -> None:
             "ix_tickets_finished", ["office_id", "service_id", "finished_at"], unique=False
         )
         batch_op.create_index(
-            "ix_tickets_queue", ["office_id", "status", "service_id", "fair_at"], unique=False
+            "ix_tickets_queue", ["office_id", "status", "service_id", "fair_at", "slot_at"], unique=False
         )
         batch_op.create_index(
             "uq_tickets_number",

@@ -1,0 +1,249 @@
+"""Load on a hub: N keep-alive clients issuing tickets while desks call next, then M SSE
+subscribers timing each call from the desk's request to the event's arrival.
+
+    python bench/hub_load.py --start                  # starts its own hub on a free port
+    python bench/hub_load.py URL --token TOKEN        # an already running hub (admin token)
+
+Prints throughput and p50/p99 latencies. Figures go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+class Conn:
+    """A minimal keep-alive HTTP/1.1 client, so the load generator costs less than the hub."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader
+        self.writer: asyncio.StreamWriter
+
+    async def open(self) -> Conn:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def post(self, path: str, body: bytes = b"", key: bool = True) -> tuple[int, bytes]:
+        headers = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        )
+        if key:
+            headers += f"Idempotency-Key: {uuid.uuid4().hex}\r\n"
+        self.writer.write(headers.encode() + b"\r\n" + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def load_phase(host: str, port: int, token: str, clients: int, desks: int, seconds: float) -> None:
+    issue_lat: list[float] = []
+    call_lat: list[float] = []
+    errors: dict[int, int] = {}
+    stop = time.perf_counter() + seconds
+    services = [b'{"service":"general"}', b'{"service":"taxes"}', b'{"service":"certificates"}']
+
+    async def issuer(i: int) -> None:
+        conn = await Conn(host, port, token).open()
+        n = 0
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            status, _ = await conn.post("/api/v1/tickets", services[(i + n) % 3])
+            issue_lat.append(time.perf_counter() - t0)
+            if status != 201:
+                errors[status] = errors.get(status, 0) + 1
+            n += 1
+        conn.close()
+
+    async def desk(d: int) -> None:
+        conn = await Conn(host, port, token).open()
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            status, _ = await conn.post(f"/api/v1/desks/b{d}/next")
+            call_lat.append(time.perf_counter() - t0)
+            if status == 200:
+                await conn.post(f"/api/v1/desks/b{d}/start")
+            elif status == 204:
+                await asyncio.sleep(0.01)
+            else:
+                errors[status] = errors.get(status, 0) + 1
+        conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(issuer(i) for i in range(clients)), *(desk(d) for d in range(desks)))
+    elapsed = time.perf_counter() - t0
+    print(f"load: {clients} issuing clients + {desks} desks for {elapsed:.1f} s")
+    print(
+        f"  tickets issued: {len(issue_lat)} ({len(issue_lat) / elapsed:.0f}/s)  "
+        f"p50 {pct(issue_lat, 0.5) * 1000:.1f} ms  p99 {pct(issue_lat, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"  desk next: {len(call_lat)} ({len(call_lat) / elapsed:.0f}/s)  "
+        f"p50 {pct(call_lat, 0.5) * 1000:.1f} ms  p99 {pct(call_lat, 0.99) * 1000:.1f} ms"
+    )
+    print(f"  non-2xx answers: {errors or 'none'}")
+
+
+async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls: int) -> None:
+    arrivals: dict[str, list[float]] = {}
+    ready = 0
+
+    async def subscriber() -> None:
+        nonlocal ready
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            f"GET /api/v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        ready += 1
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                if line.startswith(b"data: ") and b'"ticket.called"' in line:
+                    now = time.perf_counter()
+                    number = json.loads(line[6:])["ticket"]["number"]
+                    arrivals.setdefault(number, []).append(now)
+        except (asyncio.CancelledError, ConnectionError):
+            writer.close()
+
+    tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
+    while ready < subscribers:
+        await asyncio.sleep(0.05)
+    conn = await Conn(host, port, token).open()
+    for _ in range(calls):
+        await conn.post("/api/v1/tickets", b'{"service":"general"}')
+    sent: dict[str, float] = {}
+    await conn.post("/api/v1/desks/fan/start")
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        status, body = await conn.post("/api/v1/desks/fan/next")
+        if status == 200:
+            sent[json.loads(body)["number"]] = t0
+            await conn.post("/api/v1/desks/fan/start")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    latencies = [
+        arrival - sent[number] for number, times in arrivals.items() if number in sent for arrival in times
+    ]
+    delivered = sum(len(v) for k, v in arrivals.items() if k in sent)
+    print(f"fan-out: {subscribers} SSE subscribers, {len(sent)} calls")
+    print(
+        f"  call-to-event: delivered {delivered}/{len(sent) * subscribers}  "
+        f"p50 {pct(latencies, 0.5) * 1000:.1f} ms  p99 {pct(latencies, 0.99) * 1000:.1f} ms  "
+        f"max {max(latencies, default=float('nan')) * 1000:.1f} ms"
+    )
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    conn.close()
+
+
+def start_hub(desks: int) -> tuple[subprocess.Popen[bytes], str, str]:
+    from tests.hubtools import free_port, make_token, wait_healthy
+
+    folder = Path(tempfile.mkdtemp(prefix="office360-bench-"))
+    port = free_port()
+    desk_tables = "".join(
+        f'\n  [[offices.desks]]\n  id = "b{d}"\n  services = ["general", "taxes", "certificates"]\n'
+        for d in range(desks)
+    )
+    config = folder / "office360.toml"
+    config.write_text(
+        f"""
+[hub]
+port = {port}
+data_dir = "{folder / 'data'}"
+[[offices]]
+id = "bench"
+name = "Bench"
+[[offices.services]]
+id = "general"
+prefix = "A"
+names = {{ es = "General" }}
+[[offices.services]]
+id = "taxes"
+prefix = "C"
+names = {{ es = "Tributos" }}
+[[offices.services]]
+id = "certificates"
+prefix = "B"
+names = {{ es = "Certificados" }}
+[[offices.desks]]
+id = "fan"
+services = ["general"]
+{desk_tables}
+"""
+    )
+    token = make_token(config, "admin")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "office360", "hub", "--config", str(config), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc=proc)
+    return proc, url, token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", nargs="?")
+    parser.add_argument("--token", default=os.environ.get("OFFICE360_TOKEN", ""))
+    parser.add_argument("--start", action="store_true", help="start a hub of its own")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--desks", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--subscribers", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=100)
+    args = parser.parse_args()
+    proc = None
+    if args.start:
+        proc, url, token = start_hub(args.desks)
+    elif args.url and args.token:
+        url, token = args.url, args.token
+    else:
+        parser.error("give URL and --token, or --start")
+    host, port = url.split("://")[1].split(":")
+    try:
+        asyncio.run(load_phase(host, int(port), token, args.clients, args.desks, args.seconds))
+        if args.subscribers:
+            asyncio.run(fanout_phase(host, int(port), token, args.subscribers, args.calls))
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(10)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

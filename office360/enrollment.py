@@ -1,0 +1,171 @@
+"""Pairing a new kiosk or display with its hub, without anybody typing a token.
+
+The device makes a short one-time code (:func:`new_pairing_code`) and shows it on its screen;
+a technician enters it on the hub's admin page. The hub keeps only :func:`hash_code` of it in a
+:class:`PairingRequest` and applies the rules here: a code expires, and is approved once and
+collected once. The device then stores its token with :func:`store_token` (mode 0600).
+
+Everything takes the clock as an argument; nothing here does I/O except the token file helpers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from .core.errors import Conflict, DomainError, Invalid
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V: nothing a technician can misread on a screen across a room.
+ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
+CODE_LENGTH = 6
+CODE_TTL = timedelta(minutes=10)
+TOKEN_FILE_NAME = "device.token"
+DeviceRole = Literal["kiosk", "display"]
+
+
+def new_pairing_code(length: int = CODE_LENGTH) -> str:
+    """A random code such as ``K7FM3X`` (shown as ``K7F-M3X`` by :func:`format_code`)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def format_code(code: str) -> str:
+    """Groups of three for reading aloud and typing: ``K7F-M3X``."""
+    return "-".join(code[i : i + 3] for i in range(0, len(code), 3))
+
+
+def normalize_code(typed: str, length: int = CODE_LENGTH) -> str:
+    """What a person typed (any case, spaces, dashes) as a canonical code; Invalid otherwise."""
+    code = "".join(ch for ch in typed.upper() if ch not in " -_.\t")
+    if len(code) != length or any(ch not in ALPHABET for ch in code):
+        raise Invalid(
+            "pairing_code_invalid",
+            f"a pairing code has {length} characters from {ALPHABET} (got {typed!r})",
+        )
+    return code
+
+
+def hash_code(code: str, key: bytes = b"") -> str:
+    """Hex HMAC-SHA256 of the normalized code. Pass the hub's secret as ``key`` so a leaked
+    table of hashes cannot be reversed by trying every code offline."""
+    return hmac.new(key, normalize_code(code).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """One pending pairing as the hub stores it. Immutable: each step returns a new value."""
+
+    code_hash: str
+    role: DeviceRole
+    office: str
+    device_name: str
+    created_at: datetime
+    expires_at: datetime
+    approved_at: datetime | None = None
+    token_id: str | None = None
+    """Set on approval: which token the device receives (the hub keeps the token itself)."""
+    collected_at: datetime | None = None
+
+    @classmethod
+    def open(
+        cls,
+        code: str,
+        role: DeviceRole,
+        office: str,
+        device_name: str,
+        now: datetime,
+        *,
+        key: bytes = b"",
+        ttl: timedelta = CODE_TTL,
+    ) -> PairingRequest:
+        if role not in ("kiosk", "display"):
+            raise Invalid(
+                "pairing_role_invalid", f"a device pairs as kiosk or display, not {role!r}"
+            )
+        return cls(hash_code(code, key), role, office, device_name[:80], now, now + ttl)
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def matches(self, code: str, key: bytes = b"") -> bool:
+        try:
+            return hmac.compare_digest(self.code_hash, hash_code(code, key))
+        except DomainError:
+            return False
+
+    def approve(self, token_id: str, now: datetime) -> PairingRequest:
+        """The technician entered the code on the hub: bind a token. Once only, before expiry."""
+        if self.approved_at is not None:
+            raise Conflict("pairing_code_used", "this pairing code was already used")
+        self._check_fresh(now)
+        return dataclasses.replace(self, approved_at=now, token_id=token_id)
+
+    def collect(self, now: datetime) -> PairingRequest:
+        """The device fetches its token: only after approval, only once, only before expiry."""
+        if self.collected_at is not None:
+            raise Conflict("pairing_code_used", "the token for this code was already collected")
+        self._check_fresh(now)
+        if self.approved_at is None:
+            raise Conflict("pairing_pending", "waiting for a technician to approve this code")
+        return dataclasses.replace(self, collected_at=now)
+
+    def _check_fresh(self, now: datetime) -> None:
+        if self.is_expired(now):
+            raise Conflict(
+                "pairing_code_expired",
+                "this pairing code has expired; restart pairing on the device for a new one",
+            )
+
+
+def find_request(requests: list[PairingRequest], code: str, key: bytes = b"") -> PairingRequest:
+    """The request a typed code belongs to (what the hub's approve endpoint looks up)."""
+    wanted = hash_code(code, key)
+    for request in requests:
+        if hmac.compare_digest(request.code_hash, wanted):
+            return request
+    raise DomainError("pairing_code_unknown", "no device is waiting with this pairing code")
+
+
+# --- the device side: the token file -------------------------------------------------------------
+
+
+def token_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / TOKEN_FILE_NAME
+
+
+def store_token(state_dir: str | Path, token: str) -> Path:
+    """Write the token atomically, mode 0600 from the first byte; returns the file's path."""
+    token = token.strip()
+    if not token or any(ch.isspace() for ch in token):
+        raise Invalid("token_invalid", "the hub sent an empty or malformed token")
+    directory = Path(state_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = token_path(directory)
+    # mkstemp creates the file with mode 0600, so the token is never readable by others
+    fd, tmp = tempfile.mkstemp(prefix=".device.token.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(token + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_token(state_dir: str | Path) -> str:
+    """The stored token, or "" when the device has not been paired yet."""
+    try:
+        return token_path(state_dir).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return ""
