@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,7 +63,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def load_phase(host: str, port: int, token: str, clients: int, desks: int, seconds: float) -> None:
+async def load_phase(
+    host: str, port: int, token: str, clients: int, desks: int, seconds: float
+) -> None:
     issue_lat: list[float] = []
     call_lat: list[float] = []
     errors: dict[int, int] = {}
@@ -153,7 +154,10 @@ async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)
     latencies = [
-        arrival - sent[number] for number, times in arrivals.items() if number in sent for arrival in times
+        arrival - sent[number]
+        for number, times in arrivals.items()
+        if number in sent
+        for arrival in times
     ]
     delivered = sum(len(v) for k, v in arrivals.items() if k in sent)
     print(f"fan-out: {subscribers} SSE subscribers, {len(sent)} calls")
@@ -182,7 +186,7 @@ def start_hub(desks: int) -> tuple[subprocess.Popen[bytes], str, str]:
         f"""
 [hub]
 port = {port}
-data_dir = "{folder / 'data'}"
+data_dir = "{folder / "data"}"
 [[offices]]
 id = "bench"
 name = "Bench"
@@ -206,7 +210,16 @@ services = ["general"]
     )
     token = make_token(config, "admin")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "office360", "hub", "--config", str(config), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "office360",
+            "hub",
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

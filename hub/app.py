@@ -14,21 +14,24 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from office360 import __version__
+from office360 import __version__, watchdog
 from office360.config import Settings
 
 from . import errors, repository
-from .api import desks, events, queue, tickets
+from .api import desks, events, pairing, queue, tickets
 from .db import make_engine, migrate
 from .errors import error_response
 from .services import Clock, HubService, utcnow
 from .state import HubState
+from .web import staff_pages
 
 log = logging.getLogger("office360.hub")
 PURGE_EVERY_S = 3600
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow, run_migrations: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock = utcnow, run_migrations: bool = True
+) -> FastAPI:
     url = settings.hub.sqlalchemy_url()
     sqlite = url.startswith("sqlite")
 
@@ -49,17 +52,26 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, run_migrations: boo
         gc.collect()
         gc.freeze()
         purger = asyncio.create_task(_purge_forever(state, settings))
+        keepalive = asyncio.create_task(watchdog.asyncio_keepalive())
+        announcer = await _announce(settings) if settings.hub.announce else None
+        watchdog.ready(f"serving {', '.join(o.id for o in settings.offices)}")
         log.info("hub ready on %s (%s)", settings.hub.base_url(), url.split("://")[0])
         try:
             yield
         finally:
+            watchdog.stopping()
+            keepalive.cancel()
             purger.cancel()
+            if announcer is not None:
+                await asyncio.get_running_loop().run_in_executor(None, announcer.close)
             state.broker.close_all()
             state.executor.shutdown(wait=True)
             service.close()
             engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # its page loads scripts from a CDN; the office LAN may have no Internet
+        redoc_url=None,
         title="office360 hub",
         version=__version__,
         description="Queue server of one office (or a region). Errors are "
@@ -67,8 +79,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, run_migrations: boo
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (tickets, desks, queue, events):
+    for module in (tickets, desks, queue, events, pairing):
         app.include_router(module.router)
+    staff_pages.install(app)  # hub/web: sign-in, desk panel, phone pages, admin
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
@@ -126,6 +139,20 @@ class BodyLimit:
             413, "body_too_large", f"request bodies are limited to {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
+
+
+async def _announce(settings: Settings) -> Any:
+    """Announce the hub over mDNS/DNS-SD so devices with no hub URL find it (off the loop: ~1.6 s)."""
+    from office360.discovery import announcer_for
+
+    try:
+        announcer = announcer_for(settings)
+        await asyncio.get_running_loop().run_in_executor(None, announcer.start)
+    except Exception:  # no multicast on this network: the hub still serves; devices need hub_url
+        log.exception("mDNS announcement failed; devices must be given [device] hub_url")
+        return None
+    log.info("announced on the LAN as %s", announcer.info.name)
+    return announcer
 
 
 async def _purge_forever(state: HubState, settings: Settings) -> None:

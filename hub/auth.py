@@ -51,7 +51,8 @@ def status_token(secret: bytes, ticket_id: int) -> str:
 
 
 def check_status_token(secret: bytes, ticket_id: int, token: str) -> bool:
-    return hmac.compare_digest(status_token(secret, ticket_id), token)
+    # bytes: compare_digest refuses str with non-ASCII characters
+    return hmac.compare_digest(status_token(secret, ticket_id).encode(), token.encode())
 
 
 class TokenCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     revoke.add_argument("--data-dir", type=Path)
     revoke.set_defaults(func=run_token_revoke)
 
+    device = sub.add_parser("device", help="enroll kiosks and displays")
+    dverbs = device.add_subparsers(dest="verb", metavar="VERB")
+    dverbs.required = True
+    approve = dverbs.add_parser("approve", help="approve the pairing code a new device shows")
+    add_config_argument(approve)
+    approve.add_argument("code", help="the code on the device's screen, e.g. KD4-7XQ")
+    approve.add_argument("--data-dir", type=Path)
+    approve.set_defaults(func=run_device_approve)
+
 
 def effective_settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(args)
@@ -70,7 +80,9 @@ def _prepare_data_dir(settings: Settings) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(settings.source, "hub.data_dir", f"{data_dir} is not writable ({exc.strerror})") from None
+        raise ConfigError(
+            settings.source, "hub.data_dir", f"{data_dir} is not writable ({exc.strerror})"
+        ) from None
 
 
 def run_hub(args: argparse.Namespace) -> int:
@@ -86,8 +98,10 @@ def run_hub(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
-    print(f"office360 hub on {settings.hub.base_url()}  (API docs: {settings.hub.base_url()}/docs)",
-          flush=True)
+    print(
+        f"office360 hub on {settings.hub.base_url()}  (API docs: {settings.hub.base_url()}/docs)",
+        flush=True,
+    )
     uvicorn.run(
         app,
         host=settings.hub.host,
@@ -111,13 +125,18 @@ def run_token_create(args: argparse.Namespace) -> int:
     settings, engine = _engine(args)
     office = settings.office(args.office)
     if office is None:
-        raise ConfigError(settings.source, "--office", f"no office {args.office!r} in the configuration")
+        raise ConfigError(
+            settings.source, "--office", f"no office {args.office!r} in the configuration"
+        )
     if args.role == "staff":
         if not args.desk:
             print("office360 token create: a staff token needs --desk", file=sys.stderr)
             return 2
         if office.desk_by_id(args.desk) is None:
-            print(f"office360 token create: office {office.id} has no desk {args.desk!r}", file=sys.stderr)
+            print(
+                f"office360 token create: office {office.id} has no desk {args.desk!r}",
+                file=sys.stderr,
+            )
             return 2
     elif args.desk:
         print("office360 token create: --desk is only for staff tokens", file=sys.stderr)
@@ -147,7 +166,9 @@ def run_token_list(args: argparse.Namespace) -> int:
     print(f"{'id':>4}  {'role':8} {'desk':6} {'office':10} {'state':8} name")
     for r in rows:
         state = "revoked" if r.revoked_at else "active"
-        print(f"{r.id:>4}  {r.role:8} {r.desk_id or '-':6} {r.office_id or '*':10} {state:8} {r.name}")
+        print(
+            f"{r.id:>4}  {r.role:8} {r.desk_id or '-':6} {r.office_id or '*':10} {state:8} {r.name}"
+        )
     return 0
 
 
@@ -160,4 +181,23 @@ def run_token_revoke(args: argparse.Namespace) -> int:
         print(f"office360 token revoke: no active token {args.id}", file=sys.stderr)
         return 1
     print(f"token {args.id} revoked")
+    return 0
+
+
+def run_device_approve(args: argparse.Namespace) -> int:
+    from office360.core.errors import DomainError
+
+    from . import pairing
+
+    _settings, engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            secret = repo.get_or_create_secret(conn, "status_links", lambda: secrets.token_hex(32))
+            result = pairing.approve(conn, args.code, utcnow(), secret.encode())
+    except DomainError as exc:
+        print(f"office360 device approve: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"approved {result['role']} {result['device']!r} for office {result['office']}")
     return 0

@@ -15,11 +15,16 @@ from office360.core.errors import Conflict, DomainError, Invalid, NotFound
 STATUS_BY_CODE = {
     "unauthorized": 401,
     "forbidden": 403,
+    "csrf_failed": 403,
+    "rate_limited": 429,
     "wrong_office": 403,
     "body_too_large": 413,
     "invalid_json": 400,
     "unsupported_media_type": 415,
     "service_unavailable": 503,
+    "pairing_code_unknown": 404,
+    "pairing_code_taken": 409,
+    "pairing_busy": 429,
 }
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import (
     update,
 )
 
-from office360.core.model import QueuedTicket, TicketStatus
 from office360.config import OfficeSettings
+from office360.core.model import QueuedTicket, TicketStatus
 
 from . import tables as t
 
@@ -65,8 +65,12 @@ _AHEAD_OF_PRIORITY = (
         ),
     )
 )
-_DESKS_OF_OFFICE = select(t.desks).where(t.desks.c.office_id == bindparam("o")).order_by(t.desks.c.id)
-_DESK_GET = select(t.desks).where(t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d"))
+_DESKS_OF_OFFICE = (
+    select(t.desks).where(t.desks.c.office_id == bindparam("o")).order_by(t.desks.c.id)
+)
+_DESK_GET = select(t.desks).where(
+    t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d")
+)
 _TOKEN_GET = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("h"))
 
 
@@ -174,7 +178,9 @@ def waiting_in_service(conn: Connection, office_id: str, service_id: str) -> lis
     return [_queued(r) for r in rows]
 
 
-def next_candidates(conn: Connection, office_id: str, service_ids: Sequence[str]) -> list[QueuedTicket]:
+def next_candidates(
+    conn: Connection, office_id: str, service_ids: Sequence[str]
+) -> list[QueuedTicket]:
     """Every waiting ticket the policy could pick: all special ones and each service's oldest plain one.
 
     Equivalent to giving the policy every waiting ticket, since among plain tickets (no priority,
@@ -199,7 +205,11 @@ def next_candidates(conn: Connection, office_id: str, service_ids: Sequence[str]
 
 
 def mark_overtaken(
-    conn: Connection, office_id: str, service_ids: Sequence[str], chosen: QueuedTicket, now: datetime
+    conn: Connection,
+    office_id: str,
+    service_ids: Sequence[str],
+    chosen: QueuedTicket,
+    now: datetime,
 ) -> list[int]:
     """Stamp the first time each waiting ticket with an earlier fair place is passed over."""
     c = t.tickets.c
@@ -225,7 +235,9 @@ def queue_stats(
     return {s: service_stats(conn, office_id, s, now) for s in service_ids}
 
 
-def recent_service_seconds(conn: Connection, office_id: str, service_id: str, limit: int) -> list[float]:
+def recent_service_seconds(
+    conn: Connection, office_id: str, service_id: str, limit: int
+) -> list[float]:
     c = t.tickets.c
     rows = conn.execute(
         select(c.started_at, c.finished_at)
@@ -265,14 +277,18 @@ def list_desks(conn: Connection, office_id: str) -> list[Row[Any]]:
 
 def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -> None:
     conn.execute(
-        update(t.desks).where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id).values(**values)
+        update(t.desks)
+        .where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id)
+        .values(**values)
     )
 
 
 # --- events ----------------------------------------------------------------------------------
 
 
-def insert_event(conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]) -> int:
+def insert_event(
+    conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]
+) -> int:
     result = conn.execute(
         _EVENT_INSERT,
         {"office_id": office_id, "type": type_, "at": at, "payload": json.dumps(payload)},
@@ -280,7 +296,9 @@ def insert_event(conn: Connection, office_id: str, type_: str, at: datetime, pay
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def events_after(conn: Connection, office_id: str | None, after_id: int, limit: int = 5000) -> list[Row[Any]]:
+def events_after(
+    conn: Connection, office_id: str | None, after_id: int, limit: int = 5000
+) -> list[Row[Any]]:
     c = t.events.c
     q = select(c.id, c.office_id, c.type, c.at, c.payload).where(c.id > after_id)
     if office_id:
@@ -344,7 +362,9 @@ def put_idempotent(
 
 
 def purge_idempotent(conn: Connection, before: datetime) -> int:
-    return conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before)).rowcount or 0
+    return (
+        conn.execute(delete(t.idempotency).where(t.idempotency.c.created_at < before)).rowcount or 0
+    )
 
 
 # --- devices ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
@@ -50,7 +50,9 @@ class HubService:
         self.settings = settings
         self.clock = clock
         self.offices = {o.id: o for o in settings.offices}
-        self.policy = QueuePolicy(max_overtake=timedelta(minutes=settings.queue.max_overtake_minutes))
+        self.policy = QueuePolicy(
+            max_overtake=timedelta(minutes=settings.queue.max_overtake_minutes)
+        )
         self.secret = b""
         self._mean_cache: dict[tuple[str, str], tuple[float, float]] = {}
         self._desk_cache: dict[str, tuple[float, dict[str, int]]] = {}
@@ -115,7 +117,9 @@ class HubService:
             for s in office.services
         ]
 
-    def ticket(self, ticket_id: int, principal: Principal | None, token: str | None) -> dict[str, Any]:
+    def ticket(
+        self, ticket_id: int, principal: Principal | None, token: str | None
+    ) -> dict[str, Any]:
         from .auth import check_status_token
 
         with self.transaction() as conn:
@@ -137,7 +141,9 @@ class HubService:
             services = self._service_stats(conn, office, [s.id for s in office.services], now)
             desks = []
             for d in repo.list_desks(conn, office.id):
-                current = repo.get_ticket(conn, d.current_ticket_id) if d.current_ticket_id else None
+                current = (
+                    repo.get_ticket(conn, d.current_ticket_id) if d.current_ticket_id else None
+                )
                 desks.append(
                     {
                         "id": d.id,
@@ -175,8 +181,13 @@ class HubService:
             status, body = work(conn, events)
             if idem_key:
                 repo.put_idempotent(
-                    conn, scope, idem_key, request_hash, status,
-                    json.dumps(body) if body is not None else "", self.clock(),
+                    conn,
+                    scope,
+                    idem_key,
+                    request_hash,
+                    status,
+                    json.dumps(body) if body is not None else "",
+                    self.clock(),
                 )
         return Outcome(status, body, events)
 
@@ -190,7 +201,11 @@ class HubService:
         priority: str | None,
         lang: str | None,
         channel: str,
+        *,
+        slot_at: datetime | None = None,
+        appointment_id: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """`slot_at` (an appointment's slot) makes the policy call the ticket at that time."""
         if principal.role not in CAN_ISSUE:
             raise DomainError("forbidden", f"a {principal.role} token cannot issue tickets")
         office = self.office(office_id, principal)
@@ -225,17 +240,22 @@ class HubService:
             "lang": lang,
             "channel": channel,
             "issued_at": now,
-            "fair_at": now,
-            "slot_at": None,
+            "fair_at": slot_at or now,
+            "slot_at": slot_at,
             "called_at": None,
             "desk_id": None,
             "recalls": 0,
+            "appointment_id": appointment_id,
         }
         row = SimpleNamespace(id=repo.insert_ticket(conn, **values), **values)
         estimate = self._estimate(conn, office, service.id, ahead)
         body = self._ticket_json(conn, row, position=ahead + 1, estimate=estimate)
         self._emit(conn, events, office.id, ev.TICKET_ISSUED, now, ticket=self._event_ticket(row))
-        after = {service.id: (waiting + 1, min(oldest, now) if oldest else now)}
+        if slot_at is None or slot_at <= now:
+            fair = slot_at or now
+            after = {service.id: (waiting + 1, min(oldest, fair) if oldest else fair)}
+        else:  # an early appointment counts as waiting only from its slot on
+            after = {service.id: (waiting, oldest)}
         self._emit_queue(conn, events, office, [service.id], now, after)
         return 201, body
 
@@ -302,8 +322,12 @@ class HubService:
         raise NotFound("unknown_action", f"no desk action {action!r}")
 
     def cancel_ticket(
-        self, conn: Connection, events: list[dict[str, Any]], ticket_id: int,
-        principal: Principal | None, token: str | None,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        ticket_id: int,
+        principal: Principal | None,
+        token: str | None,
     ) -> tuple[int, dict[str, Any]]:
         from .auth import check_status_token
 
@@ -321,8 +345,12 @@ class HubService:
         return self._after(conn, events, office, ticket_id, ev.TICKET_CANCELLED, now)
 
     def report_health(
-        self, conn: Connection, events: list[dict[str, Any]], principal: Principal,
-        device: str, report: dict[str, Any],
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        principal: Principal,
+        device: str,
+        report: dict[str, Any],
     ) -> tuple[int, dict[str, Any]]:
         office = self.office(None, principal)
         now = self.clock()
@@ -345,8 +373,14 @@ class HubService:
     # --- desk helpers ------------------------------------------------------------------------
 
     def _call_next(
-        self, conn: Connection, events: list[dict[str, Any]], office: OfficeSettings, desk: Row[Any],
-        current: Row[Any] | None, now: datetime, only: str | None = None,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        office: OfficeSettings,
+        desk: Row[Any],
+        current: Row[Any] | None,
+        now: datetime,
+        only: str | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         if desk.state == "paused":
             raise Conflict("desk_paused", f"desk {desk.id} is paused; resume it first")
@@ -361,7 +395,9 @@ class HubService:
             self._mean_cache.pop((office.id, current.service_id), None)
             done = repo.get_ticket(conn, current.id)
             assert done is not None
-            self._emit(conn, events, office.id, ev.TICKET_FINISHED, now, ticket=self._event_ticket(done))
+            self._emit(
+                conn, events, office.id, ev.TICKET_FINISHED, now, ticket=self._event_ticket(done)
+            )
         service_ids = [only] if only else list(desk.services)
         candidates = repo.next_candidates(conn, office.id, service_ids)
         decision = choose_next(candidates, now, self.policy)
@@ -378,12 +414,18 @@ class HubService:
         return self._after(conn, events, office, chosen.id, ev.TICKET_CALLED, now)
 
     def _transfer(
-        self, conn: Connection, events: list[dict[str, Any]], office: OfficeSettings, desk: Row[Any],
-        current: Row[Any], body: dict[str, Any], now: datetime,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        office: OfficeSettings,
+        desk: Row[Any],
+        current: Row[Any],
+        body: dict[str, Any],
+        now: datetime,
     ) -> tuple[int, dict[str, Any]]:
         target = body.get("service")
         if not isinstance(target, str) or not target:
-            raise Invalid("missing_service", "give the service to transfer to: {\"service\": ID}")
+            raise Invalid("missing_service", 'give the service to transfer to: {"service": ID}')
         if not any(s.id == target for s in office.services):
             raise NotFound("unknown_service", f"office {office.id} has no service {target!r}")
         if target == current.service_id:
@@ -411,15 +453,25 @@ class HubService:
         new = repo.get_ticket(conn, new_id)
         assert old is not None and new is not None
         self._emit(
-            conn, events, office.id, ev.TICKET_TRANSFERRED, now,
-            ticket=self._event_ticket(old), to=self._event_ticket(new),
+            conn,
+            events,
+            office.id,
+            ev.TICKET_TRANSFERRED,
+            now,
+            ticket=self._event_ticket(old),
+            to=self._event_ticket(new),
         )
         self._emit_queue(conn, events, office, [current.service_id, target], now)
         return 200, self._ticket_json(conn, new, with_position=True)
 
     def _after(
-        self, conn: Connection, events: list[dict[str, Any]], office: OfficeSettings, ticket_id: int,
-        kind: str, now: datetime,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        office: OfficeSettings,
+        ticket_id: int,
+        kind: str,
+        now: datetime,
     ) -> tuple[int, dict[str, Any]]:
         row = repo.get_ticket(conn, ticket_id)
         assert row is not None
@@ -435,22 +487,37 @@ class HubService:
     # --- events ------------------------------------------------------------------------------
 
     def _emit(
-        self, conn: Connection, events: list[dict[str, Any]], office_id: str, kind: str,
-        at: datetime, **payload: Any,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        office_id: str,
+        kind: str,
+        at: datetime,
+        **payload: Any,
     ) -> None:
         event_id = repo.insert_event(conn, office_id, kind, at, payload)
-        events.append({"id": event_id, "type": kind, "office": office_id, "at": at.isoformat(), **payload})
+        events.append(
+            {"id": event_id, "type": kind, "office": office_id, "at": at.isoformat(), **payload}
+        )
 
     def _emit_queue(
-        self, conn: Connection, events: list[dict[str, Any]], office: OfficeSettings,
-        service_ids: list[str], now: datetime,
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        office: OfficeSettings,
+        service_ids: list[str],
+        now: datetime,
         known: dict[str, tuple[int, datetime | None]] | None = None,
     ) -> None:
         stats = self._service_stats(conn, office, service_ids, now, known)
         self._emit(conn, events, office.id, ev.QUEUE_CHANGED, now, services=stats)
 
     def _service_stats(
-        self, conn: Connection, office: OfficeSettings, service_ids: list[str], now: datetime,
+        self,
+        conn: Connection,
+        office: OfficeSettings,
+        service_ids: list[str],
+        now: datetime,
         known: dict[str, tuple[int, datetime | None]] | None = None,
     ) -> list[dict[str, Any]]:
         raw = known or repo.queue_stats(conn, office.id, service_ids, now)
@@ -469,7 +536,9 @@ class HubService:
 
     # --- estimates ---------------------------------------------------------------------------
 
-    def _estimate(self, conn: Connection, office: OfficeSettings, service_id: str, ahead: int) -> int | None:
+    def _estimate(
+        self, conn: Connection, office: OfficeSettings, service_id: str, ahead: int
+    ) -> int | None:
         open_desks = self._open_desks(conn, office.id).get(service_id, 0)
         return estimated_wait(ahead, open_desks, self._mean_service(conn, office.id, service_id))
 
@@ -521,8 +590,13 @@ class HubService:
         }
 
     def _ticket_json(
-        self, conn: Connection, row: Row[Any], *, position: int | None = None,
-        estimate: int | None = None, with_position: bool = False,
+        self,
+        conn: Connection,
+        row: Row[Any],
+        *,
+        position: int | None = None,
+        estimate: int | None = None,
+        with_position: bool = False,
     ) -> dict[str, Any]:
         office = self.offices[row.office_id]
         service = next((s for s in office.services if s.id == row.service_id), None)
@@ -555,5 +629,7 @@ class HubService:
         }
 
 
-def _position(me: QueuedTicket, waiting: list[QueuedTicket], now: datetime, policy: QueuePolicy) -> int:
+def _position(
+    me: QueuedTicket, waiting: list[QueuedTicket], now: datetime, policy: QueuePolicy
+) -> int:
     return position(me, waiting, now, policy)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -178,4 +179,88 @@ device_reports = Table(
     Column("role", String(16), nullable=False),
     Column("report", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+)
+
+# --- staff users and their browser sessions (hub/users_repo.py, hub/sessions.py) ---------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(80), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("office_id", String(40), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("desk_id", String(40), nullable=True),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_sessions_user", "user_id"),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+pairing_requests = Table(
+    "pairing_requests",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("office_id", String(40), nullable=False),
+    Column("device_name", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("collected_at", UTCDateTime, nullable=True),
+    Column("token_id", String(40), nullable=True),
+)
+
+# --- appointments (hub/appointments_repo.py) ---------------------------------------------------
+
+appointments = Table(
+    "appointments",
+    metadata,
+    # A random 53-bit number (hub/appointments_service.py): ids cannot be counted or guessed.
+    Column("id", BigId, primary_key=True, autoincrement=False),
+    Column("office_id", String(40), nullable=False),
+    Column("service_id", String(40), nullable=False),
+    Column("slot_at", UTCDateTime, nullable=False),
+    Column("slot_minutes", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("video", Boolean, nullable=False, default=False),
+    Column("video_room", String(40), nullable=True),
+    # Personal data, kept to the minimum: a name or initials, optionally one way to reach them.
+    Column("name", String(100), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("lang", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("ticket_id", BigId, nullable=True),
+    Column("manage_token_hash", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("external_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("checked_in_at", UTCDateTime, nullable=True),
+    Index("ix_appointments_slot", "office_id", "service_id", "slot_at"),
+    Index("uq_appointments_external", "office_id", "external_id", unique=True),
+)
+
+# Places taken per slot: booking is "UPDATE ... SET booked = booked + 1 WHERE booked < capacity",
+# so of two people racing for the last place exactly one updates a row (SQLite and PostgreSQL).
+appointment_slots = Table(
+    "appointment_slots",
+    metadata,
+    Column("office_id", String(40), primary_key=True),
+    Column("service_id", String(40), primary_key=True),
+    Column("slot_at", UTCDateTime, primary_key=True),
+    Column("booked", Integer, nullable=False),
 )

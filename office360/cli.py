@@ -18,6 +18,7 @@ from .config import ConfigError, Settings, load_settings
 ROLES: dict[str, str] = {
     "hub": "hub.cli",
     "token": "hub.cli",
+    "device": "hub.cli",
     "config": "office360.config_cli",
     "demo": "office360.demo",
     "printer": "printer.cli",

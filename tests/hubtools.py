@@ -120,7 +120,9 @@ def make_token(config: Path, role: str, desk: str | None = None, office: str | N
     return token
 
 
-def wait_healthy(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_healthy(
+    url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -154,7 +156,10 @@ class LiveHub:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "office360", "hub", "--config", str(self.config)],
-                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
             )
         wait_healthy(self.url, proc=self.proc)
 
@@ -225,7 +230,9 @@ class ThreadHub:
 
         app = create_app(load_settings(self.config), clock=self.clock)
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -28,7 +28,8 @@ def test_example_documents_every_key() -> None:
         for name in model.model_fields:
             lines = text.splitlines()
             index = next(
-                (i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{name} =")), None
+                (i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{name} =")),
+                None,
             )
             assert index is not None, f"{model.__name__}.{name} is not in the example"
             assert lines[index - 1].lstrip().startswith("#"), f"{name} has no comment"
@@ -50,11 +51,31 @@ services = ["general"]
 MISTAKES = [
     ("[hub]\nport = 70000\n" + BASE, "hub.port", "less than or equal to 65535"),
     ("[hub]\nprot = 8000\n" + BASE, "hub.prot", "unknown key"),
-    ("[queue]\nmax_overtake_minutes = -1\n" + BASE, "queue.max_overtake_minutes", "greater than or equal"),
-    (BASE.replace('prefix = "A"', 'prefix = "a1"'), "offices[centro].services[general].prefix", "should match"),
-    (BASE.replace('services = ["general"]', 'services = ["nope"]'), "offices[centro]", "unknown service"),
-    (BASE.replace('name = "Centro"', 'name = "Centro"\ntimezone = "Mars/Olympus"'), "offices[centro].timezone", "unknown time zone"),
-    (BASE.replace('names = { es = "General" }', "names = {}"), "offices[centro].services[general].names", "at least one language"),
+    (
+        "[queue]\nmax_overtake_minutes = -1\n" + BASE,
+        "queue.max_overtake_minutes",
+        "greater than or equal",
+    ),
+    (
+        BASE.replace('prefix = "A"', 'prefix = "a1"'),
+        "offices[centro].services[general].prefix",
+        "should match",
+    ),
+    (
+        BASE.replace('services = ["general"]', 'services = ["nope"]'),
+        "offices[centro]",
+        "unknown service",
+    ),
+    (
+        BASE.replace('name = "Centro"', 'name = "Centro"\ntimezone = "Mars/Olympus"'),
+        "offices[centro].timezone",
+        "unknown time zone",
+    ),
+    (
+        BASE.replace('names = { es = "General" }', "names = {}"),
+        "offices[centro].services[general].names",
+        "at least one language",
+    ),
     ("", "offices", "required key is missing"),
 ]
 
@@ -86,7 +107,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_environment_overrides(tmp_path: Path) -> None:
     path = tmp_path / "office360.toml"
     path.write_text(BASE)
-    settings = load_settings(path, env={"OFFICE360__HUB__PORT": "9123", "OFFICE360__HUB__HOST": "0.0.0.0"})
+    settings = load_settings(
+        path, env={"OFFICE360__HUB__PORT": "9123", "OFFICE360__HUB__HOST": "0.0.0.0"}
+    )
     assert settings.hub.port == 9123
     assert settings.hub.host == "0.0.0.0"
     with pytest.raises(ConfigError) as info:

@@ -18,15 +18,23 @@ SimpleAction = Literal["next", "recall", "start", "finish", "no-show", "pause", 
 
 
 async def _act(
-    state: State, caller: Caller, request: Request, desk: str, action: str, office: str | None,
-    body: dict[str, object], key: str | None,
+    state: State,
+    caller: Caller,
+    request: Request,
+    desk: str,
+    action: str,
+    office: str | None,
+    body: dict[str, object],
+    key: str | None,
 ) -> Response:
     raw = await request.body()
     svc = state.service
 
     def work() -> object:
         return svc.run_write(
-            caller.scope, key, request_hash("POST", f"/desks/{desk}/{action}?{request.url.query}", raw),
+            caller.scope,
+            key,
+            request_hash("POST", f"/desks/{desk}/{action}?{request.url.query}", raw),
             lambda conn, events: svc.desk_action(conn, events, caller, office, desk, action, body),
         )
 
@@ -42,21 +50,33 @@ async def _act(
     summary="Transfer the ticket being served to another service (it keeps its place)",
 )
 async def transfer(
-    desk: DeskId, body: Transfer, request: Request, state: State, caller: Caller,
-    office: OfficeId = None, key: IdempotencyKey = None,
+    desk: DeskId,
+    body: Transfer,
+    request: Request,
+    state: State,
+    caller: Caller,
+    office: OfficeId = None,
+    key: IdempotencyKey = None,
 ) -> Response:
     return await _act(state, caller, request, desk, "transfer", office, body.model_dump(), key)
 
 
 @router.post(
     "/{desk}/{action}",
-    responses={200: {"description": "the desk's ticket (or the desk, for pause/resume)"},
-               204: {"description": "next: nobody is waiting"}},
+    responses={
+        200: {"description": "the desk's ticket (or the desk, for pause/resume)"},
+        204: {"description": "next: nobody is waiting"},
+    },
     summary="Call the next ticket, recall, start, finish, no-show, pause or resume",
 )
 async def desk_action(
-    desk: DeskId, action: SimpleAction, request: Request, state: State, caller: Caller,
-    office: OfficeId = None, key: IdempotencyKey = None,
+    desk: DeskId,
+    action: SimpleAction,
+    request: Request,
+    state: State,
+    caller: Caller,
+    office: OfficeId = None,
+    key: IdempotencyKey = None,
     service: Annotated[
         str | None, Query(max_length=40, description="next: call only from this service")
     ] = None,

@@ -61,8 +61,13 @@ async def _frames(state: HubState, office_id: str, after: int) -> AsyncIterator[
         while True:
             missed = await state.run(_missed, state, office_id, sent)
             for row in missed:
-                event = {"id": row.id, "type": row.type, "office": row.office_id,
-                         "at": row.at.isoformat(), **json.loads(row.payload)}
+                event = {
+                    "id": row.id,
+                    "type": row.type,
+                    "office": row.office_id,
+                    "at": row.at.isoformat(),
+                    **json.loads(row.payload),
+                }
                 yield encode_sse(event)
                 sent = row.id
             if len(missed) < 5000:

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..auth import CAN_REPORT_HEALTH
 from office360.core.errors import DomainError
 
+from ..auth import CAN_REPORT_HEALTH
 from .deps import Caller, State
 from .models import ERRORS, HealthReport, QueueState, ServiceInfo
 
@@ -34,7 +34,9 @@ async def report_health(body: HealthReport, state: State, caller: Caller) -> dic
     report = body.model_dump(exclude={"device"})
     outcome = await state.write(
         lambda: svc.run_write(
-            caller.scope, None, "",
+            caller.scope,
+            None,
+            "",
             lambda conn, events: svc.report_health(conn, events, caller, body.device, report),
         )
     )
@@ -43,7 +45,9 @@ async def report_health(body: HealthReport, state: State, caller: Caller) -> dic
 
 
 @router.get("/devices", tags=["devices"])
-async def list_devices(state: State, caller: Caller, office: OfficeId = None) -> list[dict[str, Any]]:
+async def list_devices(
+    state: State, caller: Caller, office: OfficeId = None
+) -> list[dict[str, Any]]:
     if caller.role not in ("admin", "manager"):
         raise DomainError("forbidden", "only managers and admins see device health")
     return await state.run(state.service.device_reports, office or caller.office_id)

@@ -8,7 +8,13 @@ from office360.core.numbering import format_number, local_day, spoken_number
 
 @pytest.mark.parametrize(
     ("prefix", "seq", "expected"),
-    [("A", 1, "A001"), ("A", 17, "A017"), ("B", 999, "B999"), ("C", 1000, "C1000"), ("AB", 5, "AB005")],
+    [
+        ("A", 1, "A001"),
+        ("A", 17, "A017"),
+        ("B", 999, "B999"),
+        ("C", 1000, "C1000"),
+        ("AB", 5, "AB005"),
+    ],
 )
 def test_format_number(prefix: str, seq: int, expected: str) -> None:
     assert format_number(prefix, seq) == expected

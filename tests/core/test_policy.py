@@ -13,8 +13,15 @@ def ago(minutes: float) -> datetime:
     return NOW - timedelta(minutes=minutes)
 
 
-def t(id: int, issued_min_ago: float, *, priority: str | None = None, slot_in_min: float | None = None,
-      overtaken_min_ago: float | None = None, service: str = "general") -> QueuedTicket:
+def t(
+    id: int,
+    issued_min_ago: float,
+    *,
+    priority: str | None = None,
+    slot_in_min: float | None = None,
+    overtaken_min_ago: float | None = None,
+    service: str = "general",
+) -> QueuedTicket:
     return QueuedTicket(
         id=id,
         service_id=service,
@@ -31,7 +38,11 @@ CASES = [
     ("ties broken by id", [t(5, 3), t(4, 3)], 4),
     ("across services", [t(1, 5, service="taxes"), t(2, 4, service="general")], 1),
     ("priority before older plain", [t(1, 10), t(2, 1, priority="pregnancy")], 2),
-    ("oldest priority among priorities", [t(1, 3, priority="elderly"), t(2, 5, priority="pregnancy")], 2),
+    (
+        "oldest priority among priorities",
+        [t(1, 3, priority="elderly"), t(2, 5, priority="pregnancy")],
+        2,
+    ),
     ("due appointment before priority", [t(1, 30, priority="elderly"), t(2, 2, slot_in_min=-1)], 2),
     ("earliest due slot first", [t(1, 30, slot_in_min=-1), t(2, 40, slot_in_min=-5)], 2),
     ("future appointment waits for its slot", [t(1, 20, slot_in_min=10), t(2, 1)], 2),
@@ -67,15 +78,31 @@ def test_choose_next(name: str, waiting: list[QueuedTicket], expected: int | Non
 
 OVERTAKE_CASES = [
     ("plain fifo overtakes nobody", [t(1, 10), t(2, 5)], ()),
-    ("priority overtakes older plain tickets", [t(1, 10), t(2, 8), t(3, 1, priority="elderly")], (1, 2)),
-    ("already overtaken are not stamped again", [t(1, 10, overtaken_min_ago=2), t(3, 1, priority="elderly")], ()),
+    (
+        "priority overtakes older plain tickets",
+        [t(1, 10), t(2, 8), t(3, 1, priority="elderly")],
+        (1, 2),
+    ),
+    (
+        "already overtaken are not stamped again",
+        [t(1, 10, overtaken_min_ago=2), t(3, 1, priority="elderly")],
+        (),
+    ),
     ("younger tickets are not overtaken", [t(1, 1), t(3, 5, priority="elderly")], ()),
-    ("future appointment is not overtaken", [t(1, 30, slot_in_min=5), t(2, 1, priority="elderly")], ()),
+    (
+        "future appointment is not overtaken",
+        [t(1, 30, slot_in_min=5), t(2, 1, priority="elderly")],
+        (),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "waiting", "expected"), OVERTAKE_CASES, ids=[c[0] for c in OVERTAKE_CASES])
-def test_overtaken_tickets_are_reported(name: str, waiting: list[QueuedTicket], expected: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    ("name", "waiting", "expected"), OVERTAKE_CASES, ids=[c[0] for c in OVERTAKE_CASES]
+)
+def test_overtaken_tickets_are_reported(
+    name: str, waiting: list[QueuedTicket], expected: tuple[int, ...]
+) -> None:
     decision = choose_next(waiting, NOW, POLICY)
     assert decision is not None
     assert decision.newly_overtaken == expected
@@ -89,10 +116,14 @@ def test_no_ticket_waits_longer_than_the_limit_after_being_passed_over() -> None
     next_id = 2
     overtaken: dict[int, datetime] = {}
     for _minute in range(60):
-        waiting.append(QueuedTicket(id=next_id, service_id="general", issued_at=now, priority="elderly"))
+        waiting.append(
+            QueuedTicket(id=next_id, service_id="general", issued_at=now, priority="elderly")
+        )
         next_id += 1
         current = [
-            QueuedTicket(q.id, q.service_id, q.issued_at, q.priority, q.slot_at, overtaken.get(q.id))
+            QueuedTicket(
+                q.id, q.service_id, q.issued_at, q.priority, q.slot_at, overtaken.get(q.id)
+            )
             for q in waiting
         ]
         decision = choose_next(current, now, POLICY)

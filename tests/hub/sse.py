@@ -18,7 +18,9 @@ class SSEReader:
         self.comments: queue.Queue[str] = queue.Queue()
         parts = urlsplit(url)
         self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        self._conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+        self._conn.request(
+            "GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers
+        )
         self.response = self._conn.getresponse()
         self.status = self.response.status
         if self.status != 200:

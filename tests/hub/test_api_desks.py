@@ -9,7 +9,10 @@ from tests.hubtools import ThreadHub
 
 def issue(hub: ThreadHub, service: str = "general", **body: object) -> dict[str, object]:
     r = requests.post(
-        f"{hub.url}/api/v1/tickets", json={"service": service, **body}, headers=hub.headers("kiosk"), timeout=5
+        f"{hub.url}/api/v1/tickets",
+        json={"service": service, **body},
+        headers=hub.headers("kiosk"),
+        timeout=5,
     )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -17,12 +20,17 @@ def issue(hub: ThreadHub, service: str = "general", **body: object) -> dict[str,
 
 def act(hub: ThreadHub, desk: str, action: str, **kw: object) -> requests.Response:
     return requests.post(
-        f"{hub.url}/api/v1/desks/{desk}/{action}", headers=hub.headers("staff", desk), timeout=5, **kw  # type: ignore[arg-type]
+        f"{hub.url}/api/v1/desks/{desk}/{action}",
+        headers=hub.headers("staff", desk),
+        timeout=5,
+        **kw,  # type: ignore[arg-type]
     )
 
 
 def ticket(hub: ThreadHub, ticket_id: object) -> dict[str, object]:
-    return requests.get(f"{hub.url}/api/v1/tickets/{ticket_id}", headers=hub.headers(), timeout=5).json()  # type: ignore[no-any-return]
+    return requests.get(
+        f"{hub.url}/api/v1/tickets/{ticket_id}", headers=hub.headers(), timeout=5
+    ).json()  # type: ignore[no-any-return]
 
 
 def test_call_recall_start_finish(thread_hub: ThreadHub) -> None:
@@ -116,8 +124,14 @@ def test_pause_and_resume(thread_hub: ThreadHub) -> None:
     assert paused.json()["state"] == "paused"
     r = act(thread_hub, "1", "next")
     assert (r.status_code, r.json()["error"]) == (409, "desk_paused")
-    queue = requests.get(f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5).json()
-    assert {d["id"]: d["state"] for d in queue["desks"]} == {"1": "paused", "2": "open", "3": "open"}
+    queue = requests.get(
+        f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5
+    ).json()
+    assert {d["id"]: d["state"] for d in queue["desks"]} == {
+        "1": "paused",
+        "2": "open",
+        "3": "open",
+    }
     assert act(thread_hub, "1", "resume").json()["state"] == "open"
     assert act(thread_hub, "1", "next").status_code == 200
 
@@ -142,7 +156,9 @@ def test_queue_view(thread_hub: ThreadHub) -> None:
     issue(thread_hub, "general")
     act(thread_hub, "2", "next")
     thread_hub.clock.advance(minutes=1)
-    q = requests.get(f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5).json()
+    q = requests.get(
+        f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5
+    ).json()
     general = next(s for s in q["services"] if s["service"] == "general")
     assert (general["waiting"], general["longest_wait_s"]) == (1, 60)
     desk2 = next(d for d in q["desks"] if d["id"] == "2")
@@ -157,5 +173,7 @@ def test_repeated_next_with_the_same_key_calls_one_person(thread_hub: ThreadHub)
     retry = requests.post(f"{thread_hub.url}/api/v1/desks/1/next", headers=headers, timeout=5)
     assert first.status_code == retry.status_code == 200
     assert first.json()["number"] == retry.json()["number"] == "A001"
-    waiting = requests.get(f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers(), timeout=5).json()
+    waiting = requests.get(
+        f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers(), timeout=5
+    ).json()
     assert next(s for s in waiting["services"] if s["service"] == "general")["waiting"] == 1

@@ -7,9 +7,14 @@ import requests
 from tests.hubtools import ThreadHub
 
 
-def issue(hub: ThreadHub, service: str = "general", role: str = "kiosk", **body: object) -> requests.Response:
+def issue(
+    hub: ThreadHub, service: str = "general", role: str = "kiosk", **body: object
+) -> requests.Response:
     return requests.post(
-        f"{hub.url}/api/v1/tickets", json={"service": service, **body}, headers=hub.headers(role), timeout=5
+        f"{hub.url}/api/v1/tickets",
+        json={"service": service, **body},
+        headers=hub.headers(role),
+        timeout=5,
     )
 
 
@@ -30,7 +35,9 @@ def test_issue_returns_the_ticket_with_an_unguessable_status_link(thread_hub: Th
     token = link.split("?t=")[1]
     assert len(token) >= 20
 
-    public = requests.get(f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": token}, timeout=5)
+    public = requests.get(
+        f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": token}, timeout=5
+    )
     assert public.status_code == 200
     assert public.json()["number"] == "A001"
 
@@ -44,7 +51,9 @@ def test_issue_returns_the_ticket_with_an_unguessable_status_link(thread_hub: Th
 
 
 def test_numbers_count_per_prefix(thread_hub: ThreadHub) -> None:
-    numbers = [issue(thread_hub, s).json()["number"] for s in ("general", "general", "taxes", "general")]
+    numbers = [
+        issue(thread_hub, s).json()["number"] for s in ("general", "general", "taxes", "general")
+    ]
     assert numbers == ["A001", "A002", "C001", "A003"]
 
 
@@ -74,7 +83,9 @@ def test_numbering_restarts_at_the_office_midnight(thread_hub: ThreadHub) -> Non
 def test_citizen_can_cancel_with_the_status_link(thread_hub: ThreadHub) -> None:
     ticket = issue(thread_hub).json()
     token = ticket["status_url"].split("?t=")[1]
-    r = requests.post(f"{thread_hub.url}/api/v1/tickets/{ticket['id']}/cancel", params={"t": token}, timeout=5)
+    r = requests.post(
+        f"{thread_hub.url}/api/v1/tickets/{ticket['id']}/cancel", params={"t": token}, timeout=5
+    )
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
     again = requests.post(
@@ -82,18 +93,26 @@ def test_citizen_can_cancel_with_the_status_link(thread_hub: ThreadHub) -> None:
     )
     assert again.status_code == 409
     assert again.json()["error"] == "ticket_not_waiting"
-    queue = requests.get(f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5)
+    queue = requests.get(
+        f"{thread_hub.url}/api/v1/queue", headers=thread_hub.headers("display"), timeout=5
+    )
     assert queue.json()["services"][0]["waiting"] == 0
 
 
 def test_idempotency_key_returns_the_first_answer(thread_hub: ThreadHub) -> None:
     headers = thread_hub.headers("kiosk", **{"Idempotency-Key": "kiosk-1-req-42"})
-    first = requests.post(f"{thread_hub.url}/api/v1/tickets", json={"service": "general"}, headers=headers, timeout=5)
-    second = requests.post(f"{thread_hub.url}/api/v1/tickets", json={"service": "general"}, headers=headers, timeout=5)
+    first = requests.post(
+        f"{thread_hub.url}/api/v1/tickets", json={"service": "general"}, headers=headers, timeout=5
+    )
+    second = requests.post(
+        f"{thread_hub.url}/api/v1/tickets", json={"service": "general"}, headers=headers, timeout=5
+    )
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert issue(thread_hub).json()["number"] == "A002"  # only one ticket was issued before
-    other = requests.post(f"{thread_hub.url}/api/v1/tickets", json={"service": "taxes"}, headers=headers, timeout=5)
+    other = requests.post(
+        f"{thread_hub.url}/api/v1/tickets", json={"service": "taxes"}, headers=headers, timeout=5
+    )
     assert other.status_code == 422
     assert other.json()["error"] == "idempotency_key_reused"
 
@@ -101,12 +120,16 @@ def test_idempotency_key_returns_the_first_answer(thread_hub: ThreadHub) -> None
 def test_idempotency_keys_are_per_token(thread_hub: ThreadHub) -> None:
     key = {"Idempotency-Key": "same"}
     a = requests.post(
-        f"{thread_hub.url}/api/v1/tickets", json={"service": "general"},
-        headers=thread_hub.headers("kiosk", **key), timeout=5,
+        f"{thread_hub.url}/api/v1/tickets",
+        json={"service": "general"},
+        headers=thread_hub.headers("kiosk", **key),
+        timeout=5,
     )
     b = requests.post(
-        f"{thread_hub.url}/api/v1/tickets", json={"service": "general"},
-        headers=thread_hub.headers("admin", **key), timeout=5,
+        f"{thread_hub.url}/api/v1/tickets",
+        json={"service": "general"},
+        headers=thread_hub.headers("admin", **key),
+        timeout=5,
     )
     assert a.json()["number"] != b.json()["number"]
 
@@ -133,7 +156,19 @@ def test_device_health_reports_are_kept_per_device(thread_hub: ThreadHub) -> Non
             timeout=5,
         )
         assert r.status_code == 200
-    devices = requests.get(f"{thread_hub.url}/api/v1/devices", headers=thread_hub.headers("admin"), timeout=5)
-    assert [(d["device"], d["report"]["printer"]) for d in devices.json()] == [("kiosk-door", "paper_low")]
-    refused = requests.get(f"{thread_hub.url}/api/v1/devices", headers=thread_hub.headers("kiosk"), timeout=5)
+    devices = requests.get(
+        f"{thread_hub.url}/api/v1/devices", headers=thread_hub.headers("admin"), timeout=5
+    )
+    assert [(d["device"], d["report"]["printer"]) for d in devices.json()] == [
+        ("kiosk-door", "paper_low")
+    ]
+    refused = requests.get(
+        f"{thread_hub.url}/api/v1/devices", headers=thread_hub.headers("kiosk"), timeout=5
+    )
     assert refused.status_code == 403
+
+
+def test_non_ascii_status_token_is_just_wrong(thread_hub: ThreadHub) -> None:
+    ticket = issue(thread_hub).json()
+    r = requests.get(f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": "ñandú"}, timeout=5)
+    assert (r.status_code, r.json()["error"]) == (404, "unknown_ticket")

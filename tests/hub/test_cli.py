@@ -8,28 +8,42 @@ from pathlib import Path
 
 import requests
 
-from tests.hubtools import LiveHub, ROOT
+from tests.hubtools import ROOT, LiveHub
 
 
 def office360(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "office360", *args], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, **(env or {})}, timeout=60,
+        [sys.executable, "-m", "office360", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=60,
     )
 
 
 def test_token_create_list_revoke(live_hub: LiveHub) -> None:
     cfg = str(live_hub.config)
-    made = office360("token", "create", "--config", cfg, "--role", "staff", "--desk", "3", "--name", "Desk 3")
+    made = office360(
+        "token", "create", "--config", cfg, "--role", "staff", "--desk", "3", "--name", "Desk 3"
+    )
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert token.startswith("o360_")
     headers = {"Authorization": f"Bearer {token}"}
-    requests.post(f"{live_hub.url}/api/v1/tickets", json={"service": "taxes"}, headers=headers, timeout=5)
-    assert requests.post(f"{live_hub.url}/api/v1/desks/3/next", headers=headers, timeout=5).status_code == 200
-    assert requests.post(f"{live_hub.url}/api/v1/desks/2/next", headers=headers, timeout=5).status_code == 403
+    requests.post(
+        f"{live_hub.url}/api/v1/tickets", json={"service": "taxes"}, headers=headers, timeout=5
+    )
+    assert (
+        requests.post(f"{live_hub.url}/api/v1/desks/3/next", headers=headers, timeout=5).status_code
+        == 200
+    )
+    assert (
+        requests.post(f"{live_hub.url}/api/v1/desks/2/next", headers=headers, timeout=5).status_code
+        == 403
+    )
 
     listing = office360("token", "list", "--config", cfg)
     assert "Desk 3" in listing.stdout and token not in listing.stdout
@@ -48,7 +62,12 @@ def test_token_create_list_revoke(live_hub: LiveHub) -> None:
     import time
 
     time.sleep(2.1)
-    assert requests.post(f"{live_hub.url}/api/v1/desks/3/recall", headers=headers, timeout=5).status_code == 401
+    assert (
+        requests.post(
+            f"{live_hub.url}/api/v1/desks/3/recall", headers=headers, timeout=5
+        ).status_code
+        == 401
+    )
     assert office360("token", "revoke", "--config", cfg, token_id).returncode == 1
 
 
@@ -56,13 +75,17 @@ def test_staff_token_needs_an_existing_desk(hub_settings_file: Path) -> None:
     cfg = str(hub_settings_file)
     no_desk = office360("token", "create", "--config", cfg, "--role", "staff", "--name", "x")
     assert no_desk.returncode == 2 and "--desk" in no_desk.stderr
-    bad_desk = office360("token", "create", "--config", cfg, "--role", "staff", "--desk", "9", "--name", "x")
+    bad_desk = office360(
+        "token", "create", "--config", cfg, "--role", "staff", "--desk", "9", "--name", "x"
+    )
     assert bad_desk.returncode == 2 and "'9'" in bad_desk.stderr
 
 
 def test_bad_config_stops_the_hub_with_status_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[hub]\nport = "eighty"\n[[offices]]\nid = "x"\nname = "X"\nservices = []\ndesks = []\n')
+    bad.write_text(
+        '[hub]\nport = "eighty"\n[[offices]]\nid = "x"\nname = "X"\nservices = []\ndesks = []\n'
+    )
     r = office360("hub", "--config", str(bad))
     assert r.returncode == 2
     assert str(bad) in r.stderr and "hub.port" in r.stderr

@@ -33,7 +33,10 @@ def test_accepted_tickets_survive_kill_9(live_hub: LiveHub) -> None:
                 with lock:
                     accepted.append(r.json())
 
-    threads = [threading.Thread(target=client, args=(s,)) for s in ("general", "general", "taxes", "certificates")]
+    threads = [
+        threading.Thread(target=client, args=(s,))
+        for s in ("general", "general", "taxes", "certificates")
+    ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 10
@@ -55,7 +58,9 @@ def test_accepted_tickets_survive_kill_9(live_hub: LiveHub) -> None:
     assert len(set(numbers)) == len(numbers)
 
     # numbering goes on after the restart without reusing any number of the day
-    after = requests.post(f"{live_hub.url}/api/v1/tickets", json={"service": "general"}, headers=admin, timeout=5)
+    after = requests.post(
+        f"{live_hub.url}/api/v1/tickets", json={"service": "general"}, headers=admin, timeout=5
+    )
     assert after.status_code == 201
     used = {n for n in numbers if n.startswith("A")}
     assert after.json()["number"] not in used
@@ -65,7 +70,9 @@ def test_accepted_tickets_survive_kill_9(live_hub: LiveHub) -> None:
 def test_restart_keeps_desk_state_and_queue(live_hub: LiveHub) -> None:
     admin = live_hub.headers("admin")
     for _ in range(3):
-        requests.post(f"{live_hub.url}/api/v1/tickets", json={"service": "general"}, headers=admin, timeout=5)
+        requests.post(
+            f"{live_hub.url}/api/v1/tickets", json={"service": "general"}, headers=admin, timeout=5
+        )
     called = requests.post(f"{live_hub.url}/api/v1/desks/1/next", headers=admin, timeout=5).json()
     requests.post(f"{live_hub.url}/api/v1/desks/2/pause", headers=admin, timeout=5)
     live_hub.restart()

@@ -13,19 +13,28 @@ from tests.hubtools import ThreadHub
 
 
 def issue(hub: ThreadHub, service: str = "general") -> dict[str, object]:
-    r = requests.post(f"{hub.url}/api/v1/tickets", json={"service": service}, headers=hub.headers("kiosk"), timeout=5)
+    r = requests.post(
+        f"{hub.url}/api/v1/tickets",
+        json={"service": service},
+        headers=hub.headers("kiosk"),
+        timeout=5,
+    )
     return r.json()  # type: ignore[no-any-return]
 
 
 def act(hub: ThreadHub, desk: str, action: str) -> requests.Response:
-    return requests.post(f"{hub.url}/api/v1/desks/{desk}/{action}", headers=hub.headers(), timeout=5)
+    return requests.post(
+        f"{hub.url}/api/v1/desks/{desk}/{action}", headers=hub.headers(), timeout=5
+    )
 
 
 def subscribe(hub: ThreadHub, **headers: str) -> SSEReader:
     return SSEReader(f"{hub.url}/api/v1/events", {**hub.headers("display"), **headers})
 
 
-def test_subscriber_sees_issue_and_call_with_desk_and_no_personal_data(thread_hub: ThreadHub) -> None:
+def test_subscriber_sees_issue_and_call_with_desk_and_no_personal_data(
+    thread_hub: ThreadHub,
+) -> None:
     reader = subscribe(thread_hub)
     try:
         ticket = issue(thread_hub)
@@ -40,8 +49,14 @@ def test_subscriber_sees_issue_and_call_with_desk_and_no_personal_data(thread_hu
         called = reader.next_of("ticket.called")
         assert called["office"] == "centro"
         assert called["ticket"] == {
-            "id": ticket["id"], "number": "A001", "service": "general", "desk": "1",
-            "desk_name": "Mostrador 1", "status": "called", "priority": None, "recalls": 0,
+            "id": ticket["id"],
+            "number": "A001",
+            "service": "general",
+            "desk": "1",
+            "desk_name": "Mostrador 1",
+            "status": "called",
+            "priority": None,
+            "recalls": 0,
         }
         act(thread_hub, "1", "recall")
         assert reader.next_of("ticket.recalled")["ticket"]["recalls"] == 1
@@ -75,7 +90,13 @@ def test_reconnect_with_last_event_id_receives_what_was_missed(thread_hub: Threa
     resumed = subscribe(thread_hub, **{"Last-Event-ID": str(first["id"])})
     try:
         kinds = [resumed.next()["type"] for _ in range(5)]
-        assert kinds == ["queue.changed", "ticket.issued", "queue.changed", "ticket.called", "queue.changed"]
+        assert kinds == [
+            "queue.changed",
+            "ticket.issued",
+            "queue.changed",
+            "ticket.called",
+            "queue.changed",
+        ]
         issue(thread_hub)
         assert resumed.next()["type"] == "ticket.issued"  # and then live
     finally:
@@ -98,16 +119,24 @@ def test_failed_action_publishes_nothing(thread_hub: ThreadHub) -> None:
     reader = subscribe(thread_hub)
     try:
         assert act(thread_hub, "1", "finish").status_code == 409
-        assert requests.post(
-            f"{thread_hub.url}/api/v1/tickets", json={"service": "nope"}, headers=thread_hub.headers(), timeout=5
-        ).status_code == 404
+        assert (
+            requests.post(
+                f"{thread_hub.url}/api/v1/tickets",
+                json={"service": "nope"},
+                headers=thread_hub.headers(),
+                timeout=5,
+            ).status_code
+            == 404
+        )
         with pytest.raises(queue.Empty):
             reader.next(timeout=0.5)
     finally:
         reader.close()
 
 
-def test_heartbeat_keeps_idle_connections_alive(thread_hub: ThreadHub, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heartbeat_keeps_idle_connections_alive(
+    thread_hub: ThreadHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(hub.api.events, "HEARTBEAT_S", 0.2)
     reader = subscribe(thread_hub)
     try:

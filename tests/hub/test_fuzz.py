@@ -11,30 +11,48 @@ import requests
 
 from tests.hubtools import LiveHub
 
-ST = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[2] / ".venv")) / "bin" / "st"
+ST = (
+    Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[2] / ".venv"))
+    / "bin"
+    / "st"
+)
 MAX_EXAMPLES = int(os.environ.get("OFFICE360_FUZZ_EXAMPLES", "25"))
 
 
 def test_api_fuzz_finds_no_server_error(live_hub: LiveHub, tmp_path: Path) -> None:
     admin = live_hub.headers("admin")
     for service in ("general", "taxes", "certificates"):
-        requests.post(f"{live_hub.url}/api/v1/tickets", json={"service": service}, headers=admin, timeout=5)
+        requests.post(
+            f"{live_hub.url}/api/v1/tickets", json={"service": service}, headers=admin, timeout=5
+        )
     result = subprocess.run(
         [
-            str(ST), "run", f"{live_hub.url}/openapi.json",
-            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+            str(ST),
+            "run",
+            f"{live_hub.url}/openapi.json",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,"
             "response_schema_conformance,response_headers_conformance",
-            "--exclude-path", "/api/v1/events",
-            "--header", f"Authorization: {admin['Authorization']}",
-            "--max-examples", str(MAX_EXAMPLES),
-            "--seed", "360",
+            "--exclude-path",
+            "/api/v1/events",
+            "--header",
+            f"Authorization: {admin['Authorization']}",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            "360",
             "--generation-deterministic",
-            "--request-timeout", "5",
+            "--request-timeout",
+            "5",
             "--no-color",
-            "--report", "vcr",
-            "--report-vcr-path", str(tmp_path / "cassette.yaml"),
+            "--report",
+            "vcr",
+            "--report-vcr-path",
+            str(tmp_path / "cassette.yaml"),
         ],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
