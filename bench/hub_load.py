@@ -111,6 +111,7 @@ async def load_phase(
         f"p50 {pct(call_lat, 0.5) * 1000:.1f} ms  p99 {pct(call_lat, 0.99) * 1000:.1f} ms"
     )
     print(f"  non-2xx answers: {errors or 'none'}")
+    LAST["requests"] = len(issue_lat) + 2 * len(call_lat)
 
 
 async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls: int) -> None:
@@ -170,6 +171,15 @@ async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     conn.close()
+
+
+LAST = {"requests": 0}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (the hub's cost, whatever else loads the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_hub(desks: int) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -247,7 +257,13 @@ def main() -> int:
         parser.error("give URL and --token, or --start")
     host, port = url.split("://")[1].split(":")
     try:
+        cpu_before = _cpu_seconds(proc.pid) if proc else None
         asyncio.run(load_phase(host, int(port), token, args.clients, args.desks, args.seconds))
+        if proc and cpu_before is not None:
+            cpu = _cpu_seconds(proc.pid) - cpu_before
+            print(
+                f"  hub process CPU: {cpu:.2f} s in all ({cpu / max(1, LAST['requests']) * 1000:.2f} ms a request)"
+            )
         if args.subscribers:
             asyncio.run(fanout_phase(host, int(port), token, args.subscribers, args.calls))
     finally:

@@ -18,12 +18,14 @@ from office360 import __version__, watchdog
 from office360.config import Settings
 
 from . import errors, repository
+from .api import appointments as appointments_api
 from .api import desks, events, pairing, queue, tickets
+from .appointments_service import AppointmentService
 from .db import make_engine, migrate
 from .errors import error_response
 from .services import Clock, HubService, utcnow
 from .state import HubState
-from .web import staff_pages
+from .web import booking, mount_static, staff_pages
 
 log = logging.getLogger("office360.hub")
 PURGE_EVERY_S = 3600
@@ -46,8 +48,11 @@ def create_app(
             engine,
             service,
             executor=ThreadPoolExecutor(1 if sqlite else 8, thread_name_prefix="db"),
+            inline=sqlite and settings.hub.sqlite_on_loop,
         )
         app.state.hub = state
+        app.state.appointments = AppointmentService(service)
+        app.state.appointments.prepare()
         # Long-lived objects out of the collector's way: full collections stalled event fan-out.
         gc.collect()
         gc.freeze()
@@ -81,6 +86,9 @@ def create_app(
     errors.install(app)
     for module in (tickets, desks, queue, events, pairing):
         app.include_router(module.router)
+    app.include_router(appointments_api.router)
+    app.include_router(booking.router)
+    mount_static(app)
     staff_pages.install(app)  # hub/web: sign-in, desk panel, phone pages, admin
 
     @app.get("/healthz", tags=["health"])

@@ -18,7 +18,9 @@ def encode_sse(event: dict[str, Any]) -> bytes:
 @dataclass(eq=False)
 class Subscriber:
     office_id: str | None
-    queue: asyncio.Queue[tuple[int, bytes] | None] = field(default_factory=lambda: asyncio.Queue(2000))
+    queue: asyncio.Queue[tuple[int, bytes] | None] = field(
+        default_factory=lambda: asyncio.Queue(2000)
+    )
     overflowed: bool = False
 
 

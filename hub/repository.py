@@ -17,6 +17,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -64,6 +65,26 @@ _AHEAD_OF_PRIORITY = (
             _tk.overtaken_at <= bindparam("starved"),
         ),
     )
+)
+_QUEUED_COLS = (_tk.id, _tk.service_id, _tk.fair_at, _tk.priority, _tk.slot_at, _tk.overtaken_at)
+# Spelled as the partial index ix_tickets_special is, so the planner uses it.
+_SPECIAL_OF_SERVICE = (
+    select(*_QUEUED_COLS)
+    .where(
+        _tk.office_id == bindparam("o"), _tk.service_id == bindparam("svc"), text(t.SPECIAL_WAITING)
+    )
+)
+_PLAIN_HEAD = (
+    select(*_QUEUED_COLS)
+    .where(
+        _WAITING_IN,
+        _tk.priority.is_(None),
+        _tk.slot_at.is_(None),
+        _tk.overtaken_at.is_(None),
+    )
+    # slot_at is NULL here; naming it lets the order come straight from ix_tickets_queue
+    .order_by(_tk.fair_at, _tk.slot_at, _tk.id)
+    .limit(1)
 )
 _DESKS_OF_OFFICE = (
     select(t.desks).where(t.desks.c.office_id == bindparam("o")).order_by(t.desks.c.id)
@@ -186,19 +207,12 @@ def next_candidates(
     Equivalent to giving the policy every waiting ticket, since among plain tickets (no priority,
     no slot, never overtaken) it always picks the oldest.
     """
-    c = t.tickets.c
-    base = and_(c.office_id == office_id, c.status == WAITING, c.service_id.in_(service_ids))
-    special = or_(c.priority.isnot(None), c.slot_at.isnot(None), c.overtaken_at.isnot(None))
-    cols = (c.id, c.service_id, c.fair_at, c.priority, c.slot_at, c.overtaken_at)
-    found = {r.id: _queued(r) for r in conn.execute(select(*cols).where(base, special))}
-    plain = and_(c.priority.is_(None), c.slot_at.is_(None), c.overtaken_at.is_(None))
+    found: dict[int, QueuedTicket] = {}
     for service_id in service_ids:
-        row = conn.execute(
-            select(*cols)
-            .where(c.office_id == office_id, c.status == WAITING, c.service_id == service_id, plain)
-            .order_by(c.fair_at, c.id)
-            .limit(1)
-        ).first()
+        params = {"o": office_id, "svc": service_id}
+        for r in conn.execute(_SPECIAL_OF_SERVICE, params):
+            found[r.id] = _queued(r)
+        row = conn.execute(_PLAIN_HEAD, params).first()
         if row:
             found[row.id] = _queued(row)
     return list(found.values())

@@ -28,8 +28,13 @@ class HubState:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="db")
     )
 
+    inline: bool = False
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Database work runs off the event loop (one thread for SQLite: it has one writer)."""
+        """Database work: on the loop itself when it is an SQLite file (sub-millisecond, and one
+        writer at a time anyway), else in the thread pool so a slow server never blocks the loop."""
+        if self.inline:
+            return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def write(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,10 @@ class HubSettings(Section):
     event_retention_days: int = Field(7, ge=1)
     idempotency_retention_hours: int = Field(48, ge=1)
     cors_origins: list[str] = []
+    announce: bool = False
+    sqlite_on_loop: bool = True
+    """Run SQLite transactions on the event loop instead of a database thread (faster)."""
+    """Announce the hub on the LAN over mDNS/DNS-SD so kiosks and displays find it."""
 
     def base_url(self) -> str:
         if self.public_url:
@@ -215,9 +220,47 @@ class PrinterSettings(Section):
 
 
 class KioskSettings(Section):
-    """Owned by kiosk/ (issue 5)."""
+    """Owned by kiosk/ (issue 5). The hub, token and office come from [device]."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    device_name: str = Field("kiosk-1", pattern=r"^[A-Za-z0-9_.:-]{1,80}$")
+    """Names this kiosk in its health reports to the hub."""
+    camera: str = "0"
+    """A camera index ("0"), a device ("/dev/video0"), a video file or an image folder; "" none."""
+    camera_width: int = Field(640, ge=160, le=3840)
+    camera_height: int = Field(480, ge=120, le=2160)
+    dedupe_s: float = Field(3.0, ge=0, le=60)
+    """The same code read again within this many seconds is ignored."""
+    wedge_scanner: bool = True
+    """Accept keyboard-wedge barcode scanners (fast typing ended by Enter)."""
+    serial_scanner: str = ""
+    """A serial barcode scanner's port, e.g. /dev/ttyACM0; "" for none."""
+    languages: list[LangCode] = ["es", "en"]
+    """Offered in the language picker, first is the default the kiosk returns to."""
+    priority_categories: list[Ident] | None = None
+    """Priority categories offered; None: [queue] priority_categories; []: no priority step."""
+    services: list[Ident] = []
+    """Services offered for walk-in numbers, in this order; []: every service of the office."""
+    idle_timeout_s: float = Field(30, ge=5, le=600)
+    """With no touch for this long the kiosk returns to the start screen and forgets everything."""
+    ticket_screen_s: float = Field(20, ge=3, le=600)
+    """How long the ticket screen stays up."""
+    error_screen_s: float = Field(12, ge=3, le=600)
+    offer_phone_qr: bool = True
+    """Show the QR of the ticket's status page on every ticket screen (always shown when the
+    printer cannot print)."""
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    fullscreen: bool = True
+    low_reach: bool = False
+    """Keep every control in the lower half of the screen (wheelchair users)."""
+    high_contrast: bool = False
+    beep: bool = True
+    volume: float = Field(0.7, ge=0, le=1)
+    text_scale: float = Field(1.0, ge=0.75, le=2.0)
+    health_interval_s: float = Field(30, ge=5, le=3600)
+    retry_max_s: float = Field(30, gt=0, le=600)
+    """Longest pause between attempts to reach the hub while it is unavailable."""
+    cache_dir: Path = Path("/var/cache/office360/kiosk")
+    """Compiled translations and the beep sound; must be writable (falls back to /tmp)."""
 
 
 class DisplaySettings(Section):
@@ -243,6 +286,127 @@ class DisplaySettings(Section):
     reconnect_max_s: float = Field(10, gt=0, le=300)
 
 
+class WebSettings(Section):
+    """Owned by hub/web (issue 7): staff sign-in, the desk panel, /take and the admin pages."""
+
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    """A staff sign-in lasts this many hours."""
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    """auto: cookies get the Secure flag when the page is served over https (or public_url is)."""
+    signin_max_failures: int = Field(5, ge=1, le=1000)
+    """Failed sign-ins allowed per login within signin_window_minutes before it is refused."""
+    signin_max_per_address: int = Field(20, ge=1, le=10_000)
+    """Sign-in attempts allowed per client address within signin_window_minutes."""
+    signin_window_minutes: float = Field(15, gt=0, le=24 * 60)
+    take_enabled: bool = True
+    """The contactless walk-in page /take (a QR poster at the door)."""
+    take_office: str = ""
+    """The office /take issues tickets for; empty: the default office."""
+    take_per_device_per_hour: int = Field(2, ge=1, le=1000)
+    take_per_address_per_hour: int = Field(30, ge=1, le=100_000)
+    """One address may be the office's guest Wi-Fi, shared by everybody waiting: keep it generous."""
+    device_silent_minutes: float = Field(5, gt=0, le=24 * 60)
+    """The admin page warns about a kiosk or display that has not reported for this long."""
+
+
+class AppointmentServiceSettings(Section):
+    """Overrides of [appointments] for one service (of one office, or of every office)."""
+
+    service: Ident
+    office: str = ""
+    """Empty: the service of that id in every office."""
+    enabled: bool = True
+    hours: dict[str, str] | None = None
+    """None: the [appointments] hours."""
+    slot_minutes: int | None = Field(None, ge=5, le=480)
+    capacity: int | None = Field(None, ge=0, le=1000)
+    """People per slot; None: one per desk that serves the service."""
+    closed_days: list[date] = []
+    """Added to the [appointments] closed days."""
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return v if v is None else _check_hours(v)
+
+
+class AppointmentSettings(Section):
+    """Owned by the appointments part (issue 4): booking, QR codes, check-in."""
+
+    enabled: bool = True
+    hours: dict[str, str] = {d: "09:00-14:00" for d in ("mon", "tue", "wed", "thu", "fri")}
+    """Opening hours for appointments per weekday, local time; weekdays not named are closed."""
+    slot_minutes: int = Field(15, ge=5, le=480)
+    capacity: int | None = Field(None, ge=0, le=1000)
+    closed_days: list[date] = []
+    services: list[AppointmentServiceSettings] = []
+    booking_days_ahead: int = Field(30, ge=1, le=365)
+    early_window_minutes: float = Field(30, ge=0, le=720)
+    grace_minutes: float = Field(10, ge=0, le=720)
+    late_policy: Literal["walk_in", "refuse"] = "walk_in"
+    video: bool = True
+    """Offer video appointments on the booking page."""
+    video_url_template: str = "https://meet.example.org/office360-{room}"
+    key_file: Path = Path("appointment-keys.txt")
+    """Relative paths are inside [hub] data_dir."""
+    keep_retired_keys: int = Field(1, ge=0, le=10)
+    public_keys: list[str] = []
+    """For kiosks: `kid:BASE64URL` lines from `office360 keys show-public`."""
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_hours(v)
+
+    @field_validator("video_url_template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        if "{room}" not in v or not v.startswith(("https://", "http://")):
+            raise ValueError("give an http(s) URL containing {room}")
+        return v
+
+    @field_validator("public_keys")
+    @classmethod
+    def _keys(cls, v: list[str]) -> list[str]:
+        from office360.qrtoken import TokenError, parse_public_keys
+
+        try:
+            parse_public_keys(v)
+        except TokenError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+    def key_path(self, data_dir: Path) -> Path:
+        return self.key_file if self.key_file.is_absolute() else data_dir / self.key_file
+
+    def for_service(self, office_id: str, service_id: str) -> AppointmentServiceSettings:
+        """This service's settings with the section's defaults filled in."""
+        matches = [s for s in self.services if s.service == service_id]
+        own = next((s for s in matches if s.office == office_id), None) or next(
+            (s for s in matches if not s.office), None
+        )
+        return AppointmentServiceSettings(
+            service=service_id,
+            office=office_id,
+            enabled=self.enabled and (own.enabled if own else True),
+            hours=own.hours if own and own.hours is not None else self.hours,
+            slot_minutes=own.slot_minutes if own and own.slot_minutes else self.slot_minutes,
+            capacity=own.capacity if own and own.capacity is not None else self.capacity,
+            closed_days=sorted({*self.closed_days, *(own.closed_days if own else [])}),
+        )
+
+
+def _check_hours(v: dict[str, str]) -> dict[str, str]:
+    from office360.core.errors import Invalid
+    from office360.core.slots import parse_weekly_hours
+
+    try:
+        parse_weekly_hours(v)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
+    return v
+
+
 class Settings(Section):
     hub: HubSettings = HubSettings()
     offices: list[OfficeSettings]
@@ -251,6 +415,8 @@ class Settings(Section):
     printer: PrinterSettings = PrinterSettings()
     kiosk: KioskSettings = KioskSettings()
     display: DisplaySettings = DisplaySettings()
+    appointments: AppointmentSettings = AppointmentSettings()
+    web: WebSettings = WebSettings()
     source: str = Field("", exclude=True)
 
     @model_validator(mode="after")

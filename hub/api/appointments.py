@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["appointments"], responses=ERRORS)
 
 AppointmentId = Annotated[int, Path(ge=1, le=2**53)]
 ManageToken = Annotated[
-    str | None, Query(alias="t", max_length=64, description="the manage token of the confirmation link")
+    str | None,
+    Query(alias="t", max_length=64, description="the manage token of the confirmation link"),
 ]
 OfficeId = Annotated[str | None, Query(max_length=40)]
 ServiceId = Annotated[str, Query(min_length=1, max_length=40)]
@@ -169,7 +170,11 @@ async def slots(
 
 @router.get("/appointments", response_model=list[Appointment])
 async def day_list(
-    request: Request, state: State, caller: Caller, day: Day, office: OfficeId = None,
+    request: Request,
+    state: State,
+    caller: Caller,
+    day: Day,
+    office: OfficeId = None,
     service: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[dict[str, Any]]:
     """A day's appointments (staff, manager, admin), with video links for the desks."""
@@ -180,7 +185,10 @@ async def day_list(
 
 @router.get("/appointments/{appointment_id}", response_model=Appointment)
 async def read(
-    appointment_id: AppointmentId, request: Request, state: State, caller: MaybeCaller,
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     t: ManageToken = None,
 ) -> dict[str, Any]:
     return await state.run(appointments(request).read, appointment_id, caller, t)
@@ -208,7 +216,10 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     responses={200: {"content": {"image/png": {}}}},
 )
 async def qr_png_image(
-    appointment_id: AppointmentId, request: Request, state: State, caller: MaybeCaller,
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     t: ManageToken = None,
 ) -> Response:
     _, code = await _row_and_code(request, state, appointment_id, caller, t)
@@ -223,7 +234,10 @@ async def qr_png_image(
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
 async def qr_svg_image(
-    appointment_id: AppointmentId, request: Request, state: State, caller: MaybeCaller,
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     t: ManageToken = None,
 ) -> Response:
     _, code = await _row_and_code(request, state, appointment_id, caller, t)
@@ -238,7 +252,10 @@ async def qr_svg_image(
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def calendar(
-    appointment_id: AppointmentId, request: Request, state: State, caller: MaybeCaller,
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     t: ManageToken = None,
 ) -> Response:
     appts = appointments(request)
@@ -257,7 +274,10 @@ async def calendar(
 
 @router.post("/appointments", status_code=201, response_model=Appointment)
 async def book(
-    body: BookAppointment, request: Request, state: State, caller: MaybeCaller,
+    body: BookAppointment,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Book a slot. Without a token: the public booking page (channel web). With a staff,
@@ -266,7 +286,9 @@ async def book(
     raw = await request.body()
     req = body.model_dump()
     return await _write(
-        state, caller.scope if caller else "appointments:public", key,
+        state,
+        caller.scope if caller else "appointments:public",
+        key,
         request_hash("POST", "/appointments", raw),
         lambda conn, events: appts.book(conn, events, caller, req),
     )
@@ -274,25 +296,38 @@ async def book(
 
 @router.post("/appointments/{appointment_id}/cancel", response_model=Appointment)
 async def cancel(
-    appointment_id: AppointmentId, request: Request, state: State, caller: MaybeCaller,
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
     t: ManageToken = None,
 ) -> JSONResponse:
     appts = appointments(request)
     return await _write(
-        state, "appointments:manage", None, "",
+        state,
+        "appointments:manage",
+        None,
+        "",
         lambda conn, events: appts.cancel(conn, events, appointment_id, caller, t),
     )
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response_model=Appointment)
 async def reschedule(
-    appointment_id: AppointmentId, body: Reschedule, request: Request, state: State,
-    caller: MaybeCaller, t: ManageToken = None,
+    appointment_id: AppointmentId,
+    body: Reschedule,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
+    t: ManageToken = None,
 ) -> JSONResponse:
     """Move to another free slot of the same service; the old QR code stops working."""
     appts = appointments(request)
     return await _write(
-        state, "appointments:manage", None, "",
+        state,
+        "appointments:manage",
+        None,
+        "",
         lambda conn, events: appts.reschedule(
             conn, events, appointment_id, caller, t, body.slot_at
         ),
@@ -300,11 +335,16 @@ async def reschedule(
 
 
 @router.post(
-    "/checkin", status_code=201, response_model=CheckIn,
+    "/checkin",
+    status_code=201,
+    response_model=CheckIn,
     responses={200: {"model": CheckIn, "description": "already checked in: the same ticket"}},
 )
 async def check_in(
-    body: CheckInRequest, request: Request, state: State, caller: Caller,
+    body: CheckInRequest,
+    request: Request,
+    state: State,
+    caller: Caller,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A scanned appointment code → its ticket (kiosk, staff, manager or admin token).
@@ -315,7 +355,10 @@ async def check_in(
     raw = await request.body()
     try:
         return await _write(
-            state, caller.scope, key, request_hash("POST", "/checkin", raw),
+            state,
+            caller.scope,
+            key,
+            request_hash("POST", "/checkin", raw),
             lambda conn, events: appts.check_in(
                 conn, events, caller, body.code, body.office, body.lang
             ),

@@ -12,6 +12,11 @@ from alembic import op
 
 import hub.tables
 
+SPECIAL_WAITING = (
+    "status = 'waiting' AND "
+    "(priority IS NOT NULL OR slot_at IS NOT NULL OR overtaken_at IS NOT NULL)"
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -149,6 +154,13 @@ def upgrade() -> None:
             "ix_tickets_finished", ["office_id", "service_id", "finished_at"], unique=False
         )
         batch_op.create_index(
+            "ix_tickets_special",
+            ["office_id", "status", "service_id", "fair_at", "priority", "slot_at", "overtaken_at"],
+            unique=False,
+            sqlite_where=sa.text(SPECIAL_WAITING),
+            postgresql_where=sa.text(SPECIAL_WAITING),
+        )
+        batch_op.create_index(
             "ix_tickets_queue", ["office_id", "status", "service_id", "fair_at", "slot_at"], unique=False
         )
         batch_op.create_index(
@@ -168,6 +180,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("transferred_from IS NULL"),
         )
         batch_op.drop_index("ix_tickets_queue")
+        batch_op.drop_index("ix_tickets_special")
         batch_op.drop_index("ix_tickets_finished")
 
     op.drop_table("tickets")
