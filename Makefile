@@ -10,10 +10,11 @@ APT_PACKAGES := $(shell cat packages.apt | grep -v '^\#' | tr '\n' ' ')
 system-packages:
 	@bash scripts/install-system-packages.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/web/package-lock.json
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[all,dev]'
+	npm ci --prefix tests/web --no-audit --no-fund --silent
 	@touch $(STAMP)
 
 venv: system-packages $(STAMP)
@@ -22,7 +23,7 @@ demo: venv
 	$(VENV)/bin/office360 demo
 
 test: venv
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	PY=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/test.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .
