@@ -17,12 +17,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from office360 import __version__, watchdog
 from office360.config import Settings
 
-from . import errors, repository
+from . import errors, privacy, repository
 from .api import appointments as appointments_api
-from .api import desks, events, pairing, queue, tickets
+from .api import contacts, desks, events, pairing, queue, tickets, webhooks
+from .api import reports as reports_api
 from .appointments_service import AppointmentService
 from .db import make_engine, migrate
 from .errors import error_response
+from .outbox import Outbox
+from .outbox_worker import OutboxWorker
 from .services import Clock, HubService, utcnow
 from .state import HubState
 from .web import booking, mount_static, staff_pages
@@ -49,13 +52,23 @@ def create_app(
             service,
             executor=ThreadPoolExecutor(1 if sqlite else 8, thread_name_prefix="db"),
             inline=sqlite and settings.hub.sqlite_on_loop,
+            tailed=not sqlite,
         )
         app.state.hub = state
         app.state.appointments = AppointmentService(service)
         app.state.appointments.prepare()
+        app.state.outbox = Outbox(service, settings)  # notifications (hub/outbox_worker.py)
+        notifier = OutboxWorker(state, app.state.outbox, settings, app.state.appointments)
+        await notifier.start()
         # Long-lived objects out of the collector's way: full collections stalled event fan-out.
         gc.collect()
         gc.freeze()
+        tailer = None
+        if state.tailed:
+            from .replication import EventTailer
+
+            tailer = EventTailer(url, state.broker, asyncio.get_running_loop())
+            await asyncio.get_running_loop().run_in_executor(None, tailer.start)
         purger = asyncio.create_task(_purge_forever(state, settings))
         keepalive = asyncio.create_task(watchdog.asyncio_keepalive())
         announcer = await _announce(settings) if settings.hub.announce else None
@@ -67,8 +80,11 @@ def create_app(
             watchdog.stopping()
             keepalive.cancel()
             purger.cancel()
+            await notifier.stop()
             if announcer is not None:
                 await asyncio.get_running_loop().run_in_executor(None, announcer.close)
+            if tailer is not None:
+                await asyncio.get_running_loop().run_in_executor(None, tailer.stop)
             state.broker.close_all()
             state.executor.shutdown(wait=True)
             service.close()
@@ -84,9 +100,10 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (tickets, desks, queue, events, pairing):
+    for module in (tickets, desks, queue, events, pairing, webhooks, contacts):
         app.include_router(module.router)
     app.include_router(appointments_api.router)
+    app.include_router(reports_api.router)  # results: KPIs, planner, feedback (issue 9)
     app.include_router(booking.router)
     mount_static(app)
     staff_pages.install(app)  # hub/web: sign-in, desk panel, phone pages, admin
@@ -179,3 +196,4 @@ def _purge_once(state: HubState, settings: Settings) -> None:
         repository.purge_idempotent(
             conn, now - timedelta(hours=settings.hub.idempotency_retention_hours)
         )
+        privacy.purge_daily(conn, state, now, settings.privacy.personal_data_days)

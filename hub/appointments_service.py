@@ -291,9 +291,10 @@ class AppointmentService:
             raise Conflict("slot_full", "that slot has no free place left")
         now = self.hub.clock()
         token = secrets.token_urlsafe(24)
+        appointment_id = _new_id()
         lang = req.get("lang")
         values = {
-            "id": _ID_LOW + secrets.randbelow(_ID_HIGH - _ID_LOW),
+            "id": appointment_id,
             "office_id": office.id,
             "service_id": schedule.service_id,
             "slot_at": slot.start,
@@ -315,7 +316,7 @@ class AppointmentService:
             "checked_in_at": None,
         }
         arepo.insert_appointment(conn, **values)
-        row = arepo.get_appointment(conn, values["id"])
+        row = arepo.get_appointment(conn, appointment_id)
         assert row is not None
         self._emit(conn, events, APPOINTMENT_BOOKED, row, now)
         return 201, self._json(row, token)
@@ -336,10 +337,10 @@ class AppointmentService:
         now = self.hub.clock()
         arepo.release_place(conn, row.office_id, row.service_id, row.slot_at)
         arepo.update_appointment(conn, row.id, status=CANCELLED, updated_at=now)
-        row = arepo.get_appointment(conn, row.id)
-        assert row is not None
-        self._emit(conn, events, APPOINTMENT_CANCELLED, row, now)
-        return 200, self._json(row, token)
+        done = arepo.get_appointment(conn, row.id)
+        assert done is not None
+        self._emit(conn, events, APPOINTMENT_CANCELLED, done, now)
+        return 200, self._json(done, token)
 
     def reschedule(
         self,
@@ -372,10 +373,10 @@ class AppointmentService:
             sequence=row.sequence + 1,
             updated_at=now,
         )
-        row = arepo.get_appointment(conn, row.id)
-        assert row is not None
-        self._emit(conn, events, APPOINTMENT_RESCHEDULED, row, now)
-        return 200, self._json(row, token)
+        moved = arepo.get_appointment(conn, row.id)
+        assert moved is not None
+        self._emit(conn, events, APPOINTMENT_RESCHEDULED, moved, now)
+        return 200, self._json(moved, token)
 
     def check_in(
         self,
@@ -431,18 +432,18 @@ class AppointmentService:
             appointment_id=str(row.id),
         )
         arepo.update_appointment(conn, row.id, ticket_id=ticket["id"])
-        row = SimpleNamespace(**{**row._asdict(), "status": CHECKED_IN, "ticket_id": ticket["id"]})
+        done = SimpleNamespace(**{**row._asdict(), "status": CHECKED_IN, "ticket_id": ticket["id"]})
         self._emit(
             conn,
             events,
             APPOINTMENT_CHECKED_IN,
-            row,
+            done,
             now,
             ticket_id=ticket["id"],
             outcome=decision.outcome.value,
         )
         # issue_ticket's answer is used as is: re-reading the position costs O(queue length).
-        return 201, self._check_in_json(row, ticket, decision.outcome.value, decision.reason, lang)
+        return 201, self._check_in_json(done, ticket, decision.outcome.value, decision.reason, lang)
 
     def import_rows(self, rows: Iterable[AppointmentRow]) -> int:
         """Store imported appointments in one transaction; all or nothing.
@@ -469,7 +470,7 @@ class AppointmentService:
                 minutes = self.config.for_service(r.office, r.service).slot_minutes
                 arepo.insert_appointment(
                     conn,
-                    id=_ID_LOW + secrets.randbelow(_ID_HIGH - _ID_LOW),
+                    id=_new_id(),
                     office_id=r.office,
                     service_id=r.service,
                     slot_at=r.start,
@@ -626,7 +627,7 @@ class AppointmentService:
         conn: Connection,
         events: list[dict[str, Any]],
         kind: str,
-        row: Row[Any],
+        row: Any,
         now: datetime,
         **extra: Any,
     ) -> None:
@@ -640,6 +641,10 @@ class AppointmentService:
             "status": row.status,
         }
         self.hub._emit(conn, events, row.office_id, kind, now, appointment=payload, **extra)
+
+
+def _new_id() -> int:
+    return _ID_LOW + secrets.randbelow(_ID_HIGH - _ID_LOW)
 
 
 def _room_id() -> str:

@@ -71,8 +71,6 @@ def effective_settings(args: argparse.Namespace) -> Settings:
 
 
 def _prepare_data_dir(settings: Settings) -> None:
-    if settings.hub.database_url:
-        return
     data_dir = settings.hub.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

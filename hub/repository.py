@@ -68,11 +68,8 @@ _AHEAD_OF_PRIORITY = (
 )
 _QUEUED_COLS = (_tk.id, _tk.service_id, _tk.fair_at, _tk.priority, _tk.slot_at, _tk.overtaken_at)
 # Spelled as the partial index ix_tickets_special is, so the planner uses it.
-_SPECIAL_OF_SERVICE = (
-    select(*_QUEUED_COLS)
-    .where(
-        _tk.office_id == bindparam("o"), _tk.service_id == bindparam("svc"), text(t.SPECIAL_WAITING)
-    )
+_SPECIAL_OF_SERVICE = select(*_QUEUED_COLS).where(
+    _tk.office_id == bindparam("o"), _tk.service_id == bindparam("svc"), text(t.SPECIAL_WAITING)
 )
 _PLAIN_HEAD = (
     select(*_QUEUED_COLS)

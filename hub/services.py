@@ -26,10 +26,12 @@ from office360.core.policy import QueuePolicy, choose_next, position
 
 from . import repository as repo
 from .auth import CAN_ACT_ANY_DESK, CAN_ISSUE, Principal, status_token
+from .replication import NOTIFY_SQL
 
 Clock = Callable[[], datetime]
 DESK_ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "pause", "resume")
 CHANNELS = ("walk_in", "appointment", "phone", "web")
+WRITE_LOCK_KEY = 360_360
 
 
 def utcnow() -> datetime:
@@ -54,6 +56,8 @@ class HubService:
             max_overtake=timedelta(minutes=settings.queue.max_overtake_minutes)
         )
         self.secret = b""
+        # hub/outbox.py installs its hook here only while a webhook, SMS or e-mail is configured.
+        self.notify: Callable[[Connection, dict[str, Any]], None] | None = None
         self._mean_cache: dict[tuple[str, str], tuple[float, float]] = {}
         self._desk_cache: dict[str, tuple[float, dict[str, int]]] = {}
         self._local = threading.local()
@@ -63,8 +67,13 @@ class HubService:
     # --- connections -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A transaction on this thread's own connection (kept open: no pool round trip)."""
+    def transaction(self, write: bool = True) -> Iterator[Connection]:
+        """A transaction on this thread's own connection (kept open: no pool round trip).
+
+        Pass write=False for reads. Writes on PostgreSQL take one advisory lock first, so they commit one at a time, as on
+        SQLite: event ids then commit in increasing order (a subscriber resuming after id N
+        misses nothing) and two desks never claim the same ticket.
+        """
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
@@ -72,6 +81,8 @@ class HubService:
             with self._connections_lock:
                 self._connections.append(conn)
         with conn.begin():
+            if write and self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
             yield conn
 
     def close(self) -> None:
@@ -122,7 +133,7 @@ class HubService:
     ) -> dict[str, Any]:
         from .auth import check_status_token
 
-        with self.transaction() as conn:
+        with self.transaction(write=False) as conn:
             row = repo.get_ticket(conn, ticket_id)
             if row is None:
                 raise NotFound("unknown_ticket", f"no ticket {ticket_id}")
@@ -137,7 +148,7 @@ class HubService:
     def queue(self, office_id: str | None, principal: Principal | None = None) -> dict[str, Any]:
         office = self.office(office_id, principal)
         now = self.clock()
-        with self.transaction() as conn:
+        with self.transaction(write=False) as conn:
             services = self._service_stats(conn, office, [s.id for s in office.services], now)
             desks = []
             for d in repo.list_desks(conn, office.id):
@@ -179,6 +190,8 @@ class HubService:
                     body = json.loads(prior.body) if prior.body else None
                     return Outcome(prior.status_code, body, [], replayed=True)
             status, body = work(conn, events)
+            if events and self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(NOTIFY_SQL)  # other replicas' tailers wake at commit
             if idem_key:
                 repo.put_idempotent(
                     conn,
@@ -358,7 +371,7 @@ class HubService:
         return 200, {"device": device, "received_at": now.isoformat()}
 
     def device_reports(self, office_id: str | None) -> list[dict[str, Any]]:
-        with self.transaction() as conn:
+        with self.transaction(write=False) as conn:
             return [
                 {
                     "device": r.device,
@@ -496,9 +509,10 @@ class HubService:
         **payload: Any,
     ) -> None:
         event_id = repo.insert_event(conn, office_id, kind, at, payload)
-        events.append(
-            {"id": event_id, "type": kind, "office": office_id, "at": at.isoformat(), **payload}
-        )
+        event = {"id": event_id, "type": kind, "office": office_id, "at": at.isoformat(), **payload}
+        events.append(event)
+        if self.notify is not None:  # the outbox, in this same transaction
+            self.notify(conn, event)
 
     def _emit_queue(
         self,

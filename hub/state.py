@@ -29,6 +29,8 @@ class HubState:
     )
 
     inline: bool = False
+    tailed: bool = False
+    """PostgreSQL: events reach the broker through the EventTailer (in id order across replicas)."""
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Database work: on the loop itself when it is an SQLite file (sub-millisecond, and one
@@ -39,8 +41,9 @@ class HubState:
 
     async def write(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
         outcome = await self.run(fn, *args)
-        # Published only now: the transaction has committed.
-        self.broker.publish(outcome.events)
+        if not self.tailed:
+            # Published only now: the transaction has committed.
+            self.broker.publish(outcome.events)
         return outcome
 
     async def principal(self, token: str) -> Principal | None:
@@ -53,7 +56,7 @@ class HubState:
         return principal
 
     def _load_principal(self, token_hash: str) -> Principal | None:
-        with self.service.transaction() as conn:
+        with self.service.transaction(write=False) as conn:
             row = token_by_hash(conn, token_hash)
         if row is None or row.revoked_at is not None:
             return None

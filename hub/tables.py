@@ -284,3 +284,71 @@ appointment_slots = Table(
     Column("slot_at", UTCDateTime, primary_key=True),
     Column("booked", Integer, nullable=False),
 )
+
+# --- notifications: the outbox and what feeds it (hub/outbox.py, hub/outbox_worker.py) -----------
+
+# One message to send (a webhook POST, an SMS, an e-mail), written in the transaction of the event
+# that causes it; the worker claims due rows, sends, and marks them.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # webhook | sms | email
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("target", String(80), nullable=True),  # the webhook subscription, or the message kind
+    Column("office_id", String(40), nullable=True),
+    Column("event_type", String(40), nullable=True),
+    # A phone number or address: personal data, masked once the row is done.
+    Column("destination", String(2000), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_kind", "kind", "id"),
+)
+
+# Subscriptions added through the admin API. The secret is kept as given: the hub must compute
+# HMACs with it for every delivery, which a hash of it cannot do.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A citizen's opt-in to SMS about one ticket; deleted when the ticket is done.
+ticket_contacts = Table(
+    "ticket_contacts",
+    metadata,
+    Column("ticket_id", BigId, primary_key=True, autoincrement=False),
+    Column("phone", String(32), nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("near_sent_at", UTCDateTime, nullable=True),
+)
+
+# --- citizen feedback (hub/feedback.py); the comment is purged after [privacy] personal_data_days
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("ticket_id", BigId, primary_key=True, autoincrement=False),  # once per ticket
+    Column("office_id", String(40), nullable=False),
+    Column("service_id", String(40), nullable=False),
+    Column("desk_id", String(40), nullable=True),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text, nullable=True),  # contact details already stripped
+    Column("channel", String(16), nullable=False),  # phone or kiosk
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feedback_office", "office_id", "created_at"),
+)

@@ -18,6 +18,10 @@ from .config import ConfigError, Settings, load_settings
 ROLES: dict[str, str] = {
     "hub": "hub.cli",
     "token": "hub.cli",
+    "keys": "hub.appointments_cli",
+    "appointments": "hub.appointments_cli",
+    "user": "hub.users_cli",
+    "report": "hub.reports_cli",
     "device": "hub.cli",
     "config": "office360.config_cli",
     "demo": "office360.demo",

@@ -230,6 +230,10 @@ class KioskSettings(Section):
     camera_height: int = Field(480, ge=120, le=2160)
     dedupe_s: float = Field(3.0, ge=0, le=60)
     """The same code read again within this many seconds is ignored."""
+    decode_fps: float = Field(15, gt=0, le=120)
+    """At most this many camera frames a second are decoded (the preview keeps its rate)."""
+    fallback_every: int = Field(4, ge=1, le=100)
+    """The decoder's slow fallbacks run on one decoded frame in this many."""
     wedge_scanner: bool = True
     """Accept keyboard-wedge barcode scanners (fast typing ended by Enter)."""
     serial_scanner: str = ""
@@ -407,6 +411,77 @@ def _check_hours(v: dict[str, str]) -> dict[str, str]:
     return v
 
 
+class WebhookSettings(Section):
+    """One webhook subscription from the file (more can be added through the admin API)."""
+
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
+    secret: str = Field("", max_length=200)
+    """Key of the HMAC-SHA256 signature; or give secret_env, the variable that holds it."""
+    secret_env: str = ""
+    events: list[str] = ["ticket.*", "appointment.*"]
+    """Event types ("ticket.called"), a family ("ticket.*"), or "*" for all."""
+    description: str = Field("", max_length=200)
+
+
+class SmsSettings(Section):
+    enabled: bool = False
+    url: str = ""
+    """The gateway's URL; {to} and {text} in it are replaced (URL-encoded) for GET gateways."""
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    headers: dict[str, str] = {}
+    headers_env: dict[str, str] = {}
+    """Header name -> environment variable holding its value (API keys stay out of the file)."""
+    body_template: str = '{"to": "{to}", "text": "{text}"}'
+    body_format: Literal["json", "form", "text"] = "json"
+    """How {to} and {text} are escaped into the body: JSON strings, form-encoded, or as is."""
+    near_position: int = Field(3, ge=0, le=100)
+    """Send "your turn is near" at this position or better (0: never by position)."""
+    near_wait_minutes: float = Field(10, ge=0, le=600)
+    """...or when the estimated wait is at most this (0: never by estimate)."""
+    timeout_s: float = Field(10, gt=0, le=120)
+
+
+class EmailSettings(Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str = ""
+    password_file: Path | None = None
+    password_env: str = ""
+    sender: str = ""
+    """From: address, e.g. "Oficina 360 <citas@example.org>"."""
+    templates_dir: Path | None = None
+    """Folder whose templates replace the built-in ones of the same name."""
+    reminder_hours_before: float = Field(24, ge=0, le=24 * 14)
+    timeout_s: float = Field(15, gt=0, le=300)
+
+
+class NotificationSettings(Section):
+    """Owned by hub/outbox*.py (issue 11): webhooks, SMS and e-mail through an outbox."""
+
+    webhooks: list[WebhookSettings] = []
+    sms: SmsSettings = SmsSettings()
+    email: EmailSettings = EmailSettings()
+    poll_s: float = Field(1.0, gt=0, le=60)
+    concurrency: int = Field(4, ge=1, le=32)
+    retry_base_s: float = Field(5, gt=0, le=3600)
+    retry_max_s: float = Field(3600, gt=0, le=86_400)
+    max_attempts: int = Field(15, ge=1, le=100)
+    claim_s: float = Field(120, ge=5, le=3600)
+    """A message being sent is retried if not marked sent within this (a hub died mid-send)."""
+    retention_days: int = Field(30, ge=1, le=3650)
+    contact_max_hours: float = Field(24, gt=0, le=24 * 30)
+
+
+class PrivacySettings(Section):
+    """Owned by the results part (issue 9): how long personal data is kept."""
+
+    personal_data_days: int = Field(30, ge=1, le=3650)
+    """Appointments' names, e-mails and phones, SMS numbers and feedback comments older than
+    this many days are erased by a daily job; counts, times and ratings (the KPIs) are kept."""
+
+
 class Settings(Section):
     hub: HubSettings = HubSettings()
     offices: list[OfficeSettings]
@@ -417,6 +492,8 @@ class Settings(Section):
     display: DisplaySettings = DisplaySettings()
     appointments: AppointmentSettings = AppointmentSettings()
     web: WebSettings = WebSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    notifications: NotificationSettings = NotificationSettings()
     source: str = Field("", exclude=True)
 
     @model_validator(mode="after")

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
-    offices = ", ".join(f"{o.id} ({len(o.services)} services, {len(o.desks)} desks)" for o in settings.offices)
+    offices = ", ".join(
+        f"{o.id} ({len(o.services)} services, {len(o.desks)} desks)" for o in settings.offices
+    )
     print(f"{settings.source}: ok: {offices}", file=sys.stdout)
     return 0

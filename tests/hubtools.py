@@ -61,7 +61,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def new_postgres_database() -> str:
+    """A fresh database on the server scripts/test-postgres.sh started (OFFICE360_TEST_PG)."""
+    import uuid
+
+    import psycopg
+
+    server = os.environ["OFFICE360_TEST_PG"]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
 def write_config(folder: Path, port: int, extra: str = "", database_url: str = "") -> Path:
+    """A hub config; on PostgreSQL when OFFICE360_TEST_BACKEND=postgres (see scripts/test.sh)."""
+    if not database_url and os.environ.get("OFFICE360_TEST_BACKEND") == "postgres":
+        database_url = new_postgres_database()
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     path = folder / "office360.toml"

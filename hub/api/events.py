@@ -44,12 +44,12 @@ async def stream_events(
 
 
 def _last_id(state: HubState) -> int:
-    with state.service.transaction() as conn:
+    with state.service.transaction(write=False) as conn:
         return repo.last_event_id(conn)
 
 
 def _missed(state: HubState, office_id: str, after: int) -> list[Any]:
-    with state.service.transaction() as conn:
+    with state.service.transaction(write=False) as conn:
         return repo.events_after(conn, office_id, after)
 
 

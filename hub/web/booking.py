@@ -257,7 +257,7 @@ async def book_submit(request: Request, state: State) -> Response:
             )
         )
     except DomainError as exc:
-        return await _details_again(request, state, lang, data, req["video"], exc.code)
+        return await _details_again(request, state, lang, data, bool(req["video"]), exc.code)
     body = outcome.body or {}
     return RedirectResponse(
         _url(

@@ -64,8 +64,9 @@ def overtaken_by(chosen: QueuedTicket, waiting: Iterable[QueuedTicket]) -> list[
     ]
 
 
-def position(ticket: QueuedTicket, waiting: Sequence[QueuedTicket], now: datetime,
-             policy: QueuePolicy) -> int:
+def position(
+    ticket: QueuedTicket, waiting: Sequence[QueuedTicket], now: datetime, policy: QueuePolicy
+) -> int:
     """1 for the next to be called among `waiting` (which includes `ticket`)."""
     key = rank(ticket, now, policy)
     return 1 + sum(1 for t in waiting if t.id != ticket.id and rank(t, now, policy) < key)

@@ -161,7 +161,9 @@ def upgrade() -> None:
             postgresql_where=sa.text(SPECIAL_WAITING),
         )
         batch_op.create_index(
-            "ix_tickets_queue", ["office_id", "status", "service_id", "fair_at", "slot_at"], unique=False
+            "ix_tickets_queue",
+            ["office_id", "status", "service_id", "fair_at", "slot_at"],
+            unique=False,
         )
         batch_op.create_index(
             "uq_tickets_number",

@@ -1,0 +1,248 @@
+"""SQL of the results: tickets as KPI records, feedback counts. Reads only.
+
+Reports read a year of tickets at once, so they use their own engine (`read_engine`): on SQLite
+its connections never take the write lock (the hub's own engine begins every transaction with
+BEGIN IMMEDIATE), so a report running for a second never holds up a desk's call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, String, create_engine, event, func, select, type_coerce
+from sqlalchemy.pool import NullPool
+
+from office360.core.errors import Invalid
+from office360.core.kpi import KpiReport, ServiceLevel, TicketRecord, compute_kpis
+
+from . import tables as t
+
+TIME_COLUMNS = ("issued_at", "called_at", "started_at", "finished_at", "slot_at")
+
+
+def read_engine(url: str) -> Engine:
+    """An engine for long reads. SQLite: autocommit reads (WAL gives each a snapshot), no pool."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # no BEGIN: each SELECT reads a consistent snapshot
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    return engine
+
+
+class _LocalTimes:
+    """Stored UTC times (text on SQLite, aware datetimes elsewhere) to naive local datetimes.
+
+    One ticket's times all take the offset of its issue time: the hours, days and durations
+    stay right, and the zone database is asked once per hour of the year, not per value."""
+
+    def __init__(self, timezone: str) -> None:
+        self.zone = ZoneInfo(timezone)
+        self.offsets: dict[Any, timedelta] = {}
+
+    def offset(self, issued: Any) -> timedelta:
+        key = issued[:13] if isinstance(issued, str) else (issued.date(), issued.hour)
+        found = self.offsets.get(key)
+        if found is None:
+            moment = _utc(issued)
+            found = self.offsets[key] = moment.astimezone(self.zone).utcoffset() or timedelta()
+        return found
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def ticket_records(
+    conn: Connection,
+    timezones: Mapping[str, str],
+    first: date,
+    last: date,
+    office: str | None = None,
+) -> list[TicketRecord]:
+    return list(iter_ticket_records(conn, timezones, first, last, office))
+
+
+def iter_ticket_records(
+    conn: Connection,
+    timezones: Mapping[str, str],
+    first: date,
+    last: date,
+    office: str | None = None,
+) -> Iterator[TicketRecord]:
+    """The tickets of office-local days `first`..`last` (one office or all), in issue order.
+
+    Times are the office's local wall-clock times (naive), as the KPIs group by local hour and
+    day. An appointment's ticket is issued at check-in, so its issue time is the check-in.
+    Tickets are inserted when issued, so the primary key is issue order (and costs no sort)."""
+    c = t.tickets.c
+    query = (
+        select(
+            c.office_id,
+            c.service_id,
+            c.desk_id,
+            c.channel,
+            c.status,
+            c.recalls,
+            c.transferred_from,
+            *(type_coerce(c[name], String) for name in TIME_COLUMNS),
+        )
+        .where(c.day >= first.isoformat(), c.day <= last.isoformat())
+        .order_by(c.id)
+    )
+    if office is not None:
+        query = query.where(c.office_id == office)
+    sqlite = conn.dialect.name == "sqlite"
+    # SQLite keeps times as ISO text: fromisoformat is the fastest way to a datetime.
+    parse: Callable[[Any], datetime] = datetime.fromisoformat if sqlite else _naive_utc
+    zones: dict[str, _LocalTimes] = {}
+    for rows in _batches(conn, query, sqlite):
+        for office_id, service, desk, channel, status, recalls, came_from, *times in rows:
+            issued, called, started, finished, slot = times
+            zone = zones.get(office_id)
+            if zone is None:
+                zone = zones[office_id] = _LocalTimes(timezones.get(office_id, "UTC"))
+            shift = zone.offset(issued)
+            issued_at = parse(issued) + shift
+            if slot is not None:
+                slot = parse(slot) + shift
+            yield TicketRecord(
+                office_id,
+                service,
+                desk,
+                channel,
+                issued_at,
+                None if called is None else parse(called) + shift,
+                None if started is None else parse(started) + shift,
+                None if finished is None else parse(finished) + shift,
+                status,
+                slot,
+                issued_at if slot is not None and came_from is None else None,
+                came_from is not None,
+                recalls or 0,
+            )
+
+
+def _batches(conn: Connection, query: Any, sqlite: bool, size: int = 20_000) -> Iterator[list[Any]]:
+    """Rows as plain tuples. On SQLite straight from the driver: SQLAlchemy's row objects would
+    double the cost of reading a year."""
+    if not sqlite:
+        result = conn.execute(query)
+        while rows := result.fetchmany(size):
+            yield rows
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    ordered = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), ordered)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class FeedbackCount:
+    office: str
+    service: str
+    rating: int
+    count: int
+    comments: int
+
+
+def feedback_counts(
+    conn: Connection, first: date, last: date, office: str | None = None
+) -> list[FeedbackCount]:
+    """Ratings per office, service and star, for tickets of the days `first`..`last`."""
+    f = t.feedback.c
+    query = (
+        select(
+            f.office_id,
+            f.service_id,
+            f.rating,
+            func.count(),
+            func.count(f.comment),
+        )
+        .select_from(t.feedback.join(t.tickets, t.tickets.c.id == f.ticket_id))
+        .where(t.tickets.c.day >= first.isoformat(), t.tickets.c.day <= last.isoformat())
+        .group_by(f.office_id, f.service_id, f.rating)
+        .order_by(f.office_id, f.service_id, f.rating)
+    )
+    if office is not None:
+        query = query.where(f.office_id == office)
+    return [FeedbackCount(*row) for row in conn.execute(query)]
+
+
+def days_with_tickets(conn: Connection, office: str, first: date, last: date) -> list[str]:
+    """Office-local days in the range that have tickets, newest first (days to replay)."""
+    query = (
+        select(t.tickets.c.day)
+        .where(
+            t.tickets.c.office_id == office,
+            t.tickets.c.day >= first.isoformat(),
+            t.tickets.c.day <= last.isoformat(),
+        )
+        .group_by(t.tickets.c.day)
+        .order_by(t.tickets.c.day.desc())
+    )
+    return [row[0] for row in conn.execute(query)]
+
+
+def offices_timezones(offices: Iterable[Any]) -> dict[str, str]:
+    return {o.id: o.timezone for o in offices}
+
+
+# --- the report as the API, the dashboard and the CLI ask for it ------------------------------
+
+MAX_DAYS = 400
+
+
+def check_range(first: date, last: date, max_days: int = MAX_DAYS) -> None:
+    if last < first:
+        raise Invalid("report_range_invalid", "the end date is before the start date")
+    if (last - first).days + 1 > max_days:
+        raise Invalid("report_range_too_long", f"a report covers at most {max_days} days")
+
+
+def load_kpis(
+    engine: Engine,
+    timezones: Mapping[str, str],
+    first: date,
+    last: date,
+    office: str | None = None,
+    service_level: ServiceLevel | None = None,
+) -> KpiReport:
+    """The KPI report of the office-local days `first`..`last`. Records stream from the
+    database into the one pass of `compute_kpis`, so a year never sits in memory at once."""
+    check_range(first, last)
+    with engine.connect() as conn:
+        return compute_kpis(
+            iter_ticket_records(conn, timezones, first, last, office), service_level=service_level
+        )
+
+
+def load_feedback(
+    engine: Engine, first: date, last: date, office: str | None = None
+) -> list[FeedbackCount]:
+    check_range(first, last)
+    with engine.connect() as conn:
+        return feedback_counts(conn, first, last, office)
