@@ -28,7 +28,7 @@ from .outbox import Outbox
 from .outbox_worker import OutboxWorker
 from .services import Clock, HubService, utcnow
 from .state import HubState
-from .web import booking, mount_static, staff_pages
+from .web import booking, dashboard, mount_static, staff_pages
 
 log = logging.getLogger("office360.hub")
 PURGE_EVERY_S = 3600
@@ -104,6 +104,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(appointments_api.router)
     app.include_router(reports_api.router)  # results: KPIs, planner, feedback (issue 9)
+    app.include_router(dashboard.router)  # /admin/dashboard (issue 9)
     app.include_router(booking.router)
     mount_static(app)
     staff_pages.install(app)  # hub/web: sign-in, desk panel, phone pages, admin

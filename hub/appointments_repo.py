@@ -118,7 +118,9 @@ def appointments_between(
     cond = [_a.office_id == office_id, _a.slot_at >= start, _a.slot_at < end]
     if service_id is not None:
         cond.append(_a.service_id == service_id)
-    return list(conn.execute(select(t.appointments).where(*cond).order_by(_a.slot_at, _a.id)))
+    return list(
+        conn.execute(select(t.appointments).where(*cond).order_by(_a.slot_at, _a.created_at, _a.id))
+    )
 
 
 def external_ids_taken(conn: Connection, office_id: str, ids: Iterable[str]) -> set[str]:

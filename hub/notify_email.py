@@ -115,6 +115,7 @@ def compose(env: jinja2.Environment, content: EmailContent, sender: str) -> Emai
     msg.add_alternative(html, subtype="html")
     if content.qr_text is not None:
         html_part = msg.get_payload()[1]  # type: ignore[index]
+        assert isinstance(html_part, EmailMessage)
         html_part.add_related(
             qr_png(content.qr_text, box_size=6),
             maintype="image",

@@ -179,6 +179,8 @@ class Outbox:
                 except Exception:  # booked with a number the gateway could not use
                     return
                 put_contact(conn, event["ticket_id"], phone, appointment.lang, now)
+                service = event["appointment"]["service"]
+                self.near_messages(conn, event["office"], [service], now, rows)
 
     def near_messages(
         self,

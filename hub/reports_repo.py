@@ -7,7 +7,7 @@ BEGIN IMMEDIATE), so a report running for a second never holds up a desk's call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -140,7 +140,9 @@ def iter_ticket_records(
             )
 
 
-def _batches(conn: Connection, query: Any, sqlite: bool, size: int = 20_000) -> Iterator[list[Any]]:
+def _batches(
+    conn: Connection, query: Any, sqlite: bool, size: int = 20_000
+) -> Iterator[Sequence[Any]]:
     """Rows as plain tuples. On SQLite straight from the driver: SQLAlchemy's row objects would
     double the cost of reading a year."""
     if not sqlite:
@@ -205,10 +207,6 @@ def days_with_tickets(conn: Connection, office: str, first: date, last: date) ->
         .order_by(t.tickets.c.day.desc())
     )
     return [row[0] for row in conn.execute(query)]
-
-
-def offices_timezones(offices: Iterable[Any]) -> dict[str, str]:
-    return {o.id: o.timezone for o in offices}
 
 
 # --- the report as the API, the dashboard and the CLI ask for it ------------------------------

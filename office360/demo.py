@@ -62,7 +62,9 @@ def run_demo(args: argparse.Namespace) -> int:
         _seed(url, tokens["admin"])
         companions = []
         if not args.no_display and _available("display.app"):
-            companions.append(("display", [*office360, "display", "--windowed"]))
+            companions.append(
+                ("display", [*office360, "display", "--windowed", "--size", "1280x720"])
+            )
         if not args.no_kiosk and _available("kiosk.app"):
             companions.append(
                 ("kiosk", [*office360, "kiosk", "--windowed", "--source", str(_demo_codes(folder))])

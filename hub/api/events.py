@@ -57,7 +57,8 @@ async def _frames(state: HubState, office_id: str, after: int) -> AsyncIterator[
     sub = state.broker.subscribe(office_id)  # before the replay, so nothing falls in between
     sent = after
     try:
-        yield b"retry: 2000\n\n"
+        # an id-only block: the client learns where it stands before any event arrives
+        yield f"id: {after}\nretry: 2000\n\n".encode()
         while True:
             missed = await state.run(_missed, state, office_id, sent)
             for row in missed:

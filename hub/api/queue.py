@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
+from office360.core import events as ev
 from office360.core.errors import DomainError
 
 from ..auth import CAN_REPORT_HEALTH
 from .deps import Caller, State
-from .models import ERRORS, HealthReport, QueueState, ServiceInfo
+from .models import ERRORS, HealthReport, QueueState, ServiceInfo, Strict
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 OfficeId = Annotated[str | None, Query(max_length=40)]
@@ -51,3 +53,25 @@ async def list_devices(
     if caller.role not in ("admin", "manager"):
         raise DomainError("forbidden", "only managers and admins see device health")
     return await state.run(state.service.device_reports, office or caller.office_id)
+
+
+class DisplayMessage(Strict):
+    message: str = Field("", max_length=280, description="the scrolling line; empty to clear it")
+    office: str | None = Field(None, max_length=40)
+
+
+@router.post("/display/message", tags=["devices"])
+async def set_display_message(body: DisplayMessage, state: State, caller: Caller) -> dict[str, Any]:
+    """Set the scrolling message line of the office's waiting-room displays."""
+    if caller.role not in ("admin", "manager"):
+        raise DomainError("forbidden", "only managers and admins set the display message")
+    svc = state.service
+    office = svc.office(body.office, caller)
+
+    def work(conn: Any, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        svc._emit(conn, events, office.id, ev.DISPLAY_MESSAGE, svc.clock(), message=body.message)
+        return 200, {"office": office.id, "message": body.message}
+
+    outcome = await state.write(lambda: svc.run_write(caller.scope, None, "", work))
+    assert outcome.body is not None
+    return outcome.body

@@ -114,6 +114,7 @@ TEXT: dict[str, dict[str, str]] = {
         "mean": "media",
         "p90": "p90",
         "objective": "objetivo",
+        "points": "p.p.",
         "error": "No se pudo calcular: {reason}",
     },
     "en": {
@@ -192,6 +193,7 @@ TEXT: dict[str, dict[str, str]] = {
         "mean": "mean",
         "p90": "p90",
         "objective": "target",
+        "points": "pp",
         "error": "Could not compute: {reason}",
     },
 }
@@ -255,8 +257,8 @@ def _number(request: Request, name: str, default: float, low: float, high: float
 @router.get("/admin/dashboard")
 async def dashboard(request: Request, caller: MaybeCaller) -> Response:
     if caller is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect(request, f"/signin?next={quote(target, safe='')}")
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return redirect(request, f"/signin?next={quote(here, safe='')}")
     if caller.role not in MANAGERS:
         return render(request, "message.html", 403, title="403", message="err.forbidden")
     s = settings(request)
@@ -327,7 +329,12 @@ def _report_view(
     days = report.select("day", office.id)
     hours = report.select("hour", office.id)
     query = urlencode(
-        {"from": first.isoformat(), "to": last.isoformat(), "office": office.id, "target_minutes": target}
+        {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "office": office.id,
+            "target_minutes": target,
+        }
     )
     view: dict[str, Any] = {
         "office_kpi": kpi,
@@ -349,6 +356,7 @@ def _report_view(
     charts = view["charts"]
     charts.append(
         (
+            d("per_day"),
             bar_chart(
                 d("per_day"),
                 d("per_day_desc"),
@@ -363,6 +371,7 @@ def _report_view(
     p90 = [_min(g.waiting.p90) for g in days]
     charts.append(
         (
+            d("wait_day"),
             line_chart(
                 d("wait_day"),
                 d("wait_day_desc"),
@@ -379,6 +388,7 @@ def _report_view(
     )
     charts.append(
         (
+            d("wait_hour"),
             bar_chart(
                 d("wait_hour"),
                 d("wait_hour_desc"),
@@ -400,6 +410,7 @@ def _report_view(
     shares = [(kpi.channel_share(c) or 0) * 100 for c in channels]
     charts.append(
         (
+            d("channels"),
             bar_chart(
                 d("channels"),
                 d("channels_desc"),
@@ -416,6 +427,7 @@ def _report_view(
         stars = [office_feedback["ratings"][str(n)] for n in range(1, 6)]
         charts.append(
             (
+                d("stars"),
                 bar_chart(
                     d("stars"),
                     d("stars_desc"),
@@ -478,7 +490,10 @@ async def _comparison(
         metrics = []
         for metric, label, kind in COMPARED:
             m = g.metric(metric)
-            change = "–" if m.change is None else f"{m.change * 100:+.0f} %"
+            if kind == "percent":  # shares change by percentage points, not per cent
+                change = "–" if m.delta is None else f"{m.delta * 100:+.0f} {d('points')}"
+            else:
+                change = "–" if m.change is None else f"{m.change * 100:+.0f} %"
             metrics.append((d(label), shown(m.a, kind), shown(m.b, kind), change))
         rows.append((name, metrics))
     services = [g for g in comparison.groups if g.dimension == "service"]

@@ -53,10 +53,10 @@ def _start(title: str, desc: str, width: int, height: int) -> tuple[list[str], s
         f'aria-labelledby="{uid}-t {uid}-d" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{uid}-t">{escape(title)}</title>',
         f'<desc id="{uid}-d">{escape(desc)}</desc>',
-        '<defs><pattern id="{0}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'<defs><pattern id="{uid}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" class="series-2" '
-        'fill="{1}"/><line x1="0" y1="0" x2="0" y2="6" class="hatch" stroke="#fff" '
-        'stroke-width="2"/></pattern></defs>'.format(uid, FILLS[1]),
+        f'fill="{FILLS[1]}"/><line x1="0" y1="0" x2="0" y2="6" class="hatch" stroke="#fff" '
+        'stroke-width="2"/></pattern></defs>',
     ]
     return parts, uid
 
@@ -86,7 +86,9 @@ def _axes(
             f"{_number(tick)}</text>"
         )
     if unit:
-        parts.append(f'<text x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end" fill="#111">{escape(unit)}</text>')
+        parts.append(
+            f'<text x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end" fill="#111">{escape(unit)}</text>'
+        )
     every = max(1, math.ceil(len(labels) / 14))  # at most ~14 labels under the axis
     for i, label in enumerate(labels):
         if i % every == 0:

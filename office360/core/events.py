@@ -16,6 +16,7 @@ TICKET_CANCELLED = "ticket.cancelled"
 QUEUE_CHANGED = "queue.changed"
 DESK_PAUSED = "desk.paused"
 DESK_RESUMED = "desk.resumed"
+DISPLAY_MESSAGE = "display.message"
 
 ALL = (
     TICKET_ISSUED,
@@ -29,6 +30,7 @@ ALL = (
     QUEUE_CHANGED,
     DESK_PAUSED,
     DESK_RESUMED,
+    DISPLAY_MESSAGE,
 )
 
 

@@ -112,6 +112,24 @@ def test_small_screen_and_high_contrast(
         display.close()
 
 
+def test_portrait_screen(live_hub: LiveHub, kiosk: HubClient, tmp_path: Path) -> None:
+    extra = 'orientation = "portrait"\nlast_calls = 3\nmessage = "Cita previa: office360.example"'
+    display = start_display(live_hub, tmp_path, "720x1280", extra=extra)
+    try:
+        for _ in range(5):
+            kiosk.issue_ticket("general")
+        with desk(live_hub, "1") as desk1:
+            for _ in range(5):
+                desk1.desk_action("1", "next")
+                desk1.desk_action("1", "start")
+        shown = display.board(lambda m: m["current"] == "A005")
+        assert shown["previous"] == ["A004", "A003", "A002"]  # last_calls = 3
+        shot = display.screenshot(SCREENSHOTS / "display-portrait-720x1280.png")
+        assert png_size(shot) == (720, 1280) and png_is_not_blank(shot)
+    finally:
+        display.close()
+
+
 def test_hub_restarted_mid_day_the_display_catches_up(
     live_hub: LiveHub, kiosk: HubClient, tmp_path: Path
 ) -> None:
@@ -160,8 +178,8 @@ def test_hub_restarted_mid_day_the_display_catches_up(
 
 def test_the_hub_accepts_the_displays_health_report(live_hub: LiveHub) -> None:
     from display.announcer import Announcer, RecordingPlayer
-    from display.app import health_report
     from display.board import BoardState
+    from display.health import health_report
 
     announcer = Announcer(RecordingPlayer(), None, ["es", "en"])
     report = health_report(BoardState(connection="connected", last_event_id=12), announcer)

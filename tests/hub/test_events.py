@@ -148,3 +148,35 @@ def test_heartbeat_keeps_idle_connections_alive(
 def test_events_need_a_token(thread_hub: ThreadHub) -> None:
     r = requests.get(f"{thread_hub.url}/api/v1/events", timeout=5)
     assert r.status_code == 401
+
+
+def test_display_message_reaches_displays(thread_hub: ThreadHub) -> None:
+    reader = subscribe(thread_hub)
+    try:
+        r = requests.post(
+            f"{thread_hub.url}/api/v1/display/message",
+            json={"message": "Hoy cerramos a las 14:00 · Closing at 14:00 today"},
+            headers=thread_hub.headers("manager"), timeout=5,
+        )
+        assert r.status_code == 200
+        event = reader.next_of("display.message")
+        assert event["message"] == "Hoy cerramos a las 14:00 · Closing at 14:00 today"
+        refused = requests.post(
+            f"{thread_hub.url}/api/v1/display/message", json={"message": "x"},
+            headers=thread_hub.headers("display"), timeout=5,
+        )
+        assert refused.status_code == 403
+    finally:
+        reader.close()
+
+
+def test_the_stream_opens_with_the_current_event_id(thread_hub: ThreadHub) -> None:
+    import http.client
+
+    issue(thread_hub)
+    issue(thread_hub)
+    conn = http.client.HTTPConnection("127.0.0.1", thread_hub.port, timeout=5)
+    conn.request("GET", "/api/v1/events", headers=thread_hub.headers("display"))
+    first = conn.getresponse().readline().decode().strip()
+    conn.close()
+    assert first == "id: 4"  # two tickets: issued + queue.changed each

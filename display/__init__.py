@@ -1,0 +1,1 @@
+"""The waiting-room display: a Kivy call board with chime and offline voice."""

@@ -1,0 +1,46 @@
+"""The call chime: a two-note 'ding-dong' written with the wave module, no audio file shipped."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import wave
+from pathlib import Path
+
+RATE = 22_050
+NOTES_HZ = (659.25, 523.25)  # E5 then C5
+NOTE_S = 0.55
+CHIME_NAME = "chime_v1.wav"  # no dash: phrase files are LANG-KEY.wav
+
+
+def chime_samples(rate: int = RATE) -> list[int]:
+    samples: list[int] = []
+    count = int(NOTE_S * rate)
+    for freq in NOTES_HZ:
+        for i in range(count):
+            t = i / rate
+            envelope = math.exp(-4.5 * t) * min(1.0, i / (0.005 * rate))
+            tone = math.sin(2 * math.pi * freq * t) + 0.35 * math.sin(4 * math.pi * freq * t)
+            samples.append(int(max(-1.0, min(1.0, 0.55 * envelope * tone)) * 32767))
+    return samples
+
+
+def write_chime(path: Path, rate: int = RATE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    samples = chime_samples(rate)
+    with wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+    os.replace(tmp, path)
+    return path
+
+
+def ensure_chime(cache_dir: Path) -> Path:
+    path = cache_dir / CHIME_NAME
+    if not path.exists():
+        write_chime(path)
+    return path

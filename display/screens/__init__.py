@@ -1,0 +1,1 @@
+"""One screen, one class; its layout is in display/kv/ under the same name."""
