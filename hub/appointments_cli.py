@@ -60,8 +60,8 @@ def _fail(what: str, exc: KeyFileError | AppointmentImportError) -> int:
 
 def _print_public(settings: Settings) -> None:
     ring = read_ring(_key_path(settings))
-    print("# for the kiosks' configuration: [kiosk] qr_public_keys (or [appointments] public_keys)")
-    print("qr_public_keys = [")
+    print("# for the kiosks' configuration, in its [appointments] section:")
+    print("public_keys = [")
     for text in ring.public_texts():
         print(f'  "{text}",')
     print("]")

@@ -37,19 +37,9 @@ def _register_scan(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_kiosk(subparsers: argparse._SubParsersAction) -> None:
-    # placeholder until the kiosk app lands (issue 5, items 1-2)
-    from office360.cli import add_config_argument
+    from .run import register_kiosk
 
-    parser = subparsers.add_parser("kiosk", help="the kiosk app (not built yet)")
-    add_config_argument(parser)
-    parser.set_defaults(func=_kiosk_not_built)
-
-
-def _kiosk_not_built(_args: argparse.Namespace) -> int:
-    print(
-        "office360 kiosk: the kiosk app is not built yet; `office360 scan` works", file=sys.stderr
-    )
-    return 3
+    register_kiosk(subparsers)
 
 
 def escape(text: str) -> str:

@@ -8,7 +8,7 @@ set -euo pipefail
 find_bin() {
     if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi
     local found
-    found=$(ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1)
+    found=$(find /usr/lib/postgresql -path "*/bin/$1" 2>/dev/null | sort -V | tail -n 1)
     [ -n "$found" ] && echo "$found"
 }
 

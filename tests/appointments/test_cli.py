@@ -65,7 +65,7 @@ def test_keys_create_rotate_and_show_public(
     assert main(["keys", "create", "--config", str(config), "--kid", "k1"]) == 0
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     out = capsys.readouterr().out
-    assert "qr_public_keys = [" in out and '"k1:' in out
+    assert "public_keys = [" in out and '"k1:' in out
     assert "private" not in out
 
     assert main(["keys", "create", "--config", str(config)]) == 1

@@ -45,6 +45,7 @@ def start_kiosk(
     driver = KioskDriver(config, size, name=name)
     driver.view("start")
     driver.wait_for("first_frame")
+    driver.wait_for("backend")  # camera, printer and hub client up
     return driver
 
 
@@ -88,7 +89,9 @@ def test_walk_in_with_priority_prints_the_ticket(
         assert ticket["number"] == "B001" and "B001" in document.text
         assert document.qr_payloads == [ticket["status_url"]]
         assert ticket["status_url"].startswith(live_hub.url + "/status/")
-        status = requests.get(ticket["status_url"].replace("/status/", "/api/v1/tickets/"), timeout=5)
+        status = requests.get(
+            ticket["status_url"].replace("/status/", "/api/v1/tickets/"), timeout=5
+        )
         assert status.status_code == 200 and status.json()["priority"] == "reduced_mobility"
         assert status.json()["lang"] == "en"
         kiosk.tap("done")
@@ -143,7 +146,7 @@ def test_scan_appointment_forged_code_wedge_and_camera_unplugged(
     thread_hub: ThreadHub, fake_printer: FakePrinter, tmp_path: Path
 ) -> None:
     genuine = booked(thread_hub, "10:00")["code"]
-    second = booked(thread_hub, "10:15")["code"]
+    second = booked(thread_hub, "09:45")["code"]
     forged = genuine[:-6] + ("AAAAAA" if not genuine.endswith("AAAAAA") else "BBBBBB")
     with start_kiosk(thread_hub, fake_printer, tmp_path) as kiosk:
         kiosk.tap("scan")
@@ -214,3 +217,31 @@ def test_hub_down_then_recovery_high_contrast_low_reach(
         kiosk.view("services", lang="en")
         idle = kiosk.view("start", timeout_s=10)  # nobody touched it: back, language forgotten
         assert idle["lang"] == "es"
+
+
+def test_smallest_screen_keeps_every_control_whole(
+    live_hub: LiveHub, fake_printer: FakePrinter, tmp_path: Path
+) -> None:
+    """800x480, the smallest screen supported: every button inside the window, none overlapping."""
+    with start_kiosk(live_hub, fake_printer, tmp_path, "800x480") as kiosk:
+        for step, screen in (
+            ("", "start"),
+            ("walk_in", "services"),
+            ("service:general", "priority"),
+        ):
+            if step:
+                kiosk.tap(step)
+                kiosk.view(screen)
+            controls = kiosk.controls()
+            width, height = controls["window"]
+            rects = [b["rect"] for b in controls["buttons"]]
+            for x, y, w, h in rects:
+                assert x >= 0 and x + w <= width and y >= 0 and y + h <= height
+                assert h >= 48 and w >= 120
+            for i, (x, y, w, h) in enumerate(rects):
+                for x2, y2, w2, h2 in rects[i + 1 :]:
+                    assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+            kiosk.screenshot(f"{screen}-800x480")
+        kiosk.tap("priority:none")
+        kiosk.view("ticket", printed=True)
+        kiosk.screenshot("ticket-800x480")

@@ -126,7 +126,9 @@ def test_a_printer_seen_offline_is_not_waited_for() -> None:
     flow.choose_service("general")
     assert flow.ticket_received("k1", TICKET) == []  # no PrintTicket
     assert flow.view.screen is Screen.TICKET and flow.view.ticket is not None
-    assert flow.view.ticket.printed is False and flow.view.ticket.printer_problem == "printer_offline"
+    assert (
+        flow.view.ticket.printed is False and flow.view.ticket.printer_problem == "printer_offline"
+    )
 
 
 def test_paper_out_is_tried_again_for_the_next_citizen() -> None:
@@ -140,24 +142,67 @@ def test_paper_out_is_tried_again_for_the_next_citizen() -> None:
 @pytest.mark.parametrize(
     ("code", "when", "message", "actions"),
     [
-        ("qr_malformed", None, "This code is not an appointment of this office.",
-         (Action.SCAN_AGAIN, Action.WALK_IN, Action.HOME)),
-        ("qr_signature_invalid", None, "We cannot validate this code.", (Action.WALK_IN, Action.HOME)),
-        ("qr_wrong_office", None, "This code is not from this office.", (Action.WALK_IN, Action.HOME)),
+        (
+            "qr_malformed",
+            None,
+            "This code is not an appointment of this office.",
+            (Action.SCAN_AGAIN, Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "qr_signature_invalid",
+            None,
+            "We cannot validate this code.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "qr_wrong_office",
+            None,
+            "This code is not from this office.",
+            (Action.WALK_IN, Action.HOME),
+        ),
         ("qr_expired", None, "This appointment code has expired.", (Action.WALK_IN, Action.HOME)),
-        ("appointment_other_day", date(2026, 3, 3), "This appointment is for tomorrow.",
-         (Action.WALK_IN, Action.HOME)),
-        ("appointment_other_day", date(2026, 3, 1), "This appointment was yesterday.",
-         (Action.WALK_IN, Action.HOME)),
-        ("appointment_other_day", date(2026, 3, 9), "This appointment is for {date}.",
-         (Action.WALK_IN, Action.HOME)),
-        ("appointment_other_day", None, "This appointment is for another day.",
-         (Action.WALK_IN, Action.HOME)),
-        ("appointment_cancelled", None, "This appointment was cancelled.", (Action.WALK_IN, Action.HOME)),
-        ("appointment_too_early", None, "It is too early to check in for your appointment.",
-         (Action.HOME,)),
-        ("appointment_late_refused", None, "The time of your appointment has passed.",
-         (Action.WALK_IN, Action.HOME)),
+        (
+            "appointment_other_day",
+            date(2026, 3, 3),
+            "This appointment is for tomorrow.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "appointment_other_day",
+            date(2026, 3, 1),
+            "This appointment was yesterday.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "appointment_other_day",
+            date(2026, 3, 9),
+            "This appointment is for {date}.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "appointment_other_day",
+            None,
+            "This appointment is for another day.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "appointment_cancelled",
+            None,
+            "This appointment was cancelled.",
+            (Action.WALK_IN, Action.HOME),
+        ),
+        (
+            "appointment_too_early",
+            None,
+            "It is too early to check in for your appointment.",
+            (Action.HOME,),
+        ),
+        (
+            "appointment_late_refused",
+            None,
+            "The time of your appointment has passed.",
+            (Action.WALK_IN, Action.HOME),
+        ),
         ("forbidden", None, "This kiosk is out of service.", (Action.HOME,)),
         ("something_new", None, "Something went wrong.", (Action.HOME,)),
     ],
@@ -206,8 +251,16 @@ def test_a_late_answer_to_an_abandoned_request_is_ignored() -> None:
         (["go_scan"], 30),
         (["go_walk_in", "choose_service:general"], 30),
         (["code_read:x", "request_failed:k1:qr_expired"], 12),
-        (["go_walk_in", "choose_service:general", "choose_priority:",
-          "ticket_received:k1", "printed:k1"], 20),
+        (
+            [
+                "go_walk_in",
+                "choose_service:general",
+                "choose_priority:",
+                "ticket_received:k1",
+                "printed:k1",
+            ],
+            20,
+        ),
     ],
 )
 def test_idle_returns_to_start_and_forgets_everything(steps: list[str], limit_s: float) -> None:

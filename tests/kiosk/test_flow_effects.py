@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.effects import Effects, Result, Worker
+from kiosk.effects import Effects, Result
 from kiosk.flow import (
     CheckIn,
     FlowConfig,
@@ -20,6 +21,7 @@ from kiosk.flow import (
     Screen,
     services_from_json,
 )
+from kiosk.worker import Worker
 from office360.client import HubClient
 from printer import open_printer
 from printer.decode import decode
@@ -59,7 +61,9 @@ def run(flow: KioskFlow, effects: Effects, commands: list[Any]) -> None:
 
 def make_flow(priorities: tuple[str, ...] = ()) -> KioskFlow:
     return KioskFlow(
-        FlowConfig(priority_categories=priorities), clock=lambda: 0.0, today=lambda: date(2026, 3, 2)
+        FlowConfig(priority_categories=priorities),
+        clock=lambda: 0.0,
+        today=lambda: date(2026, 3, 2),
     )
 
 
@@ -179,3 +183,48 @@ def test_worker_runs_jobs_in_order_and_survives_a_failing_one() -> None:
     assert done.wait(2)
     worker.stop()
     assert got == [1, 3]
+
+
+def test_demo_folder_holds_a_forged_and_a_foreign_code(
+    tmp_path: Path, thread_hub: ThreadHub
+) -> None:
+    from kiosk.demo_assets import write_demo_folder
+    from kiosk.scanner import decode_frame, read_image
+
+    folder = write_demo_folder(tmp_path / "camera", codes=["O360:GENUINE"])
+    read = {}
+    for image in sorted(folder.glob("*.png")):
+        for code in decode_frame(read_image(image)):
+            read[code] = image.name
+    assert len(read) == 3 and "O360:GENUINE" in read
+    forged = next(c for c, name in read.items() if "forged" in name)
+    foreign = next(c for c, name in read.items() if "foreign" in name)
+    assert not foreign.startswith("O360:")
+    flow, effects = make_flow(), effects_for(thread_hub, None)
+    run(flow, effects, flow.code_read(forged))
+    assert flow.view.error is not None and flow.view.error.code == "qr_unknown_key"
+    write_demo_folder(folder)  # written again: the old images go, none pile up
+    assert len(list(folder.glob("*.png"))) == 2 * (40 + 3)
+
+
+def test_decode_gate_spares_the_cpu_while_a_citizen_is_served() -> None:
+    from kiosk.gate import DecodeGate
+
+    now_ms = [0]
+    calls: list[bool] = []
+
+    def decode(_frame: Any, *, fallback: bool) -> list[str]:
+        calls.append(fallback)
+        return ["code"]
+
+    gate = DecodeGate(max_fps=10, fallback_every=3, clock=lambda: now_ms[0] / 1000, decode=decode)
+    frames = []
+    for _ in range(20):  # a second of a 20 fps camera
+        frames.append(gate(None))  # type: ignore[arg-type]
+        now_ms[0] += 50
+    assert sum(1 for f in frames if f) == 10 and calls == [False, False, True] * 3 + [False]
+    gate.paused = True
+    now_ms[0] += 1000
+    assert gate(None) == [] and len(calls) == 10  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        DecodeGate(max_fps=0)

@@ -46,7 +46,11 @@ def _fields(text: str) -> set[str]:
 @pytest.mark.parametrize(
     ("code", "es", "en"),
     [
-        ("qr_wrong_office", "Este código no es de esta oficina.", "This code is not from this office."),
+        (
+            "qr_wrong_office",
+            "Este código no es de esta oficina.",
+            "This code is not from this office.",
+        ),
         ("qr_expired", "Este código de cita ha caducado.", "This appointment code has expired."),
         ("appointment_cancelled", "Esta cita fue anulada.", "This appointment was cancelled."),
         ("no_such_code", "Algo ha fallado.", "Something went wrong."),
@@ -83,7 +87,7 @@ def test_every_error_code_has_sentences() -> None:
         assert what and hint and actions, code
 
 
-PO = r'''
+PO = r"""
 # a comment
 msgid ""
 msgstr ""
@@ -107,7 +111,7 @@ msgstr ""
 
 msgid "Quote \"x\"\ttab"
 msgstr "Cita \"x\"\ttab"
-'''
+"""
 
 
 def test_po_parsing_and_mo_compiling_round_trip() -> None:

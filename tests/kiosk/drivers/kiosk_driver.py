@@ -92,7 +92,10 @@ class KioskDriver:
                 self._cond.notify_all()
 
     def wait_for(
-        self, event: str, check: Callable[[Message], bool] = lambda _m: True, timeout_s: float = 20.0
+        self,
+        event: str,
+        check: Callable[[Message], bool] = lambda _m: True,
+        timeout_s: float = 20.0,
     ) -> Message:
         """The next `event` message passing `check`. Each kind of event is read in order: a
         message returned (or passed over) is not looked at again by a later wait."""
@@ -108,7 +111,9 @@ class KioskDriver:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
                     tail = self.stderr_path.read_text(errors="replace")[-3000:]
-                    raise AssertionError(f"kiosk never sent {event}; last: {self.messages[-4:]}\n{tail}")
+                    raise AssertionError(
+                        f"kiosk never sent {event}; last: {self.messages[-4:]}\n{tail}"
+                    )
                 self._cond.wait(min(left, 0.2))
 
     def view(self, screen: str, timeout_s: float = 20.0, **fields: Any) -> Message:
