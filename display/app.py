@@ -24,6 +24,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from office360.client import HubClient, HubError
 from office360.config import Settings
 from office360.stream import CONNECTED, EventStream, SseEvent
+from office360.watchdog import LoopWatchdog, ready
 
 from .announcer import Announcer, KivyPlayer, Player, Spoken, Synthesizer
 from .board import BoardState, apply_event, apply_snapshot, with_connection
@@ -77,6 +78,7 @@ class DisplayApp(App):
             on_spoken=self._on_spoken,
         )
         self.screen: BoardScreen | None = None
+        self._watchdog = LoopWatchdog()
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
 
     def build(self) -> ScreenManager:
@@ -111,8 +113,13 @@ class DisplayApp(App):
         self._fetch_snapshot()
         Clock.schedule_once(self._report_health, 5)
         Clock.schedule_interval(self._report_health, HEALTH_EVERY_S)
+        # systemd's watchdog: pinged only while Kivy's main loop keeps running
+        Clock.schedule_interval(lambda _dt: self._watchdog.beat(), 1)
+        self._watchdog.start()
+        ready("display ready")
 
     def on_stop(self) -> None:
+        self._watchdog.stop()
         self.stream.stop(timeout_s=2)
         self.announcer.stop(timeout_s=2)
         self.client.close()

@@ -75,6 +75,17 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not settings.device.hub_url.strip():  # find the hub on the LAN (mDNS)
+        from office360.core.errors import DomainError
+        from office360.discovery import resolve_hub_url
+
+        try:
+            url = resolve_hub_url("", settings.device.office)
+        except (DomainError, OSError) as exc:
+            print(f"office360 display: cannot find the hub: {exc}", file=sys.stderr)
+            return 2
+        device = settings.device.model_copy(update={"hub_url": url})
+        settings = settings.model_copy(update={"device": device})
     check(settings)  # before Kivy takes over stderr and opens a window
     configure_kivy(settings, args.fullscreen, args.size)
     from .app import DisplayApp

@@ -589,7 +589,11 @@ def _dotted(raw: Any, loc: tuple[Any, ...]) -> str:
     node = raw
     for item in loc:
         if isinstance(item, int):
-            ident = node[item].get("id") if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) else None
+            ident = (
+                node[item].get("id")
+                if isinstance(node, list) and item < len(node) and isinstance(node[item], dict)
+                else None
+            )
             parts[-1] = f"{parts[-1]}[{ident or item}]" if parts else f"[{item}]"
             node = node[item] if isinstance(node, list) and item < len(node) else None
         else:

@@ -30,7 +30,9 @@ def gallery() -> str:
             continue
         lines.append(f"**{title}**\n")
         lines.append(
-            " ".join(f'<img src="docs/screenshots/{s.name}" alt="{s.stem}" width="300">' for s in mine)
+            " ".join(
+                f'<img src="docs/screenshots/{s.name}" alt="{s.stem}" width="300">' for s in mine
+            )
         )
         lines.append("")
     return "\n".join(lines)

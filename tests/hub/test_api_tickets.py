@@ -170,5 +170,7 @@ def test_device_health_reports_are_kept_per_device(thread_hub: ThreadHub) -> Non
 
 def test_non_ascii_status_token_is_just_wrong(thread_hub: ThreadHub) -> None:
     ticket = issue(thread_hub).json()
-    r = requests.get(f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": "ñandú"}, timeout=5)
+    r = requests.get(
+        f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": "ñandú"}, timeout=5
+    )
     assert (r.status_code, r.json()["error"]) == (404, "unknown_ticket")

@@ -156,14 +156,17 @@ def test_display_message_reaches_displays(thread_hub: ThreadHub) -> None:
         r = requests.post(
             f"{thread_hub.url}/api/v1/display/message",
             json={"message": "Hoy cerramos a las 14:00 · Closing at 14:00 today"},
-            headers=thread_hub.headers("manager"), timeout=5,
+            headers=thread_hub.headers("manager"),
+            timeout=5,
         )
         assert r.status_code == 200
         event = reader.next_of("display.message")
         assert event["message"] == "Hoy cerramos a las 14:00 · Closing at 14:00 today"
         refused = requests.post(
-            f"{thread_hub.url}/api/v1/display/message", json={"message": "x"},
-            headers=thread_hub.headers("display"), timeout=5,
+            f"{thread_hub.url}/api/v1/display/message",
+            json={"message": "x"},
+            headers=thread_hub.headers("display"),
+            timeout=5,
         )
         assert refused.status_code == 403
     finally:

@@ -18,7 +18,9 @@ def postgres_server() -> Iterator[str]:
         return
     started = subprocess.run(
         ["bash", str(ROOT / "scripts" / "test-postgres.sh"), "start"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     env = dict(
         line.removeprefix("export ").replace("'", "").split("=", 1)
@@ -31,6 +33,11 @@ def postgres_server() -> Iterator[str]:
         yield env["OFFICE360_TEST_PG"]
     finally:
         subprocess.run(
-            ["bash", str(ROOT / "scripts" / "test-postgres.sh"), "stop", env["OFFICE360_TEST_PG_DIR"]],
+            [
+                "bash",
+                str(ROOT / "scripts" / "test-postgres.sh"),
+                "stop",
+                env["OFFICE360_TEST_PG_DIR"],
+            ],
             check=False,
         )

@@ -42,8 +42,12 @@ def test_an_event_committed_on_one_replica_reaches_subscribers_of_the_other(
     on_b = SSEReader(f"{b.url}/api/v1/events", b.headers("display"))
     on_a = SSEReader(f"{a.url}/api/v1/events", a.headers("display"))
     try:
-        ticket = requests.post(f"{a.url}/api/v1/tickets", json={"service": "general"}, headers=a.headers(), timeout=5).json()
-        called = requests.post(f"{b.url}/api/v1/desks/1/next", headers=b.headers(), timeout=5).json()
+        ticket = requests.post(
+            f"{a.url}/api/v1/tickets", json={"service": "general"}, headers=a.headers(), timeout=5
+        ).json()
+        called = requests.post(
+            f"{b.url}/api/v1/desks/1/next", headers=b.headers(), timeout=5
+        ).json()
         assert called["number"] == ticket["number"]
         for reader in (on_a, on_b):
             kinds = [reader.next(timeout=5)["type"] for _ in range(4)]
@@ -56,11 +60,15 @@ def test_an_event_committed_on_one_replica_reaches_subscribers_of_the_other(
 def test_last_event_id_resumes_on_any_replica(replicas: tuple[LiveHub, LiveHub]) -> None:
     a, b = replicas
     reader = SSEReader(f"{a.url}/api/v1/events", a.headers("display"))
-    requests.post(f"{a.url}/api/v1/tickets", json={"service": "general"}, headers=a.headers(), timeout=5)
+    requests.post(
+        f"{a.url}/api/v1/tickets", json={"service": "general"}, headers=a.headers(), timeout=5
+    )
     first = reader.next(timeout=5)
     reader.close()
     for _ in range(3):
-        requests.post(f"{b.url}/api/v1/tickets", json={"service": "taxes"}, headers=b.headers(), timeout=5)
+        requests.post(
+            f"{b.url}/api/v1/tickets", json={"service": "taxes"}, headers=b.headers(), timeout=5
+        )
     resumed = SSEReader(
         f"{b.url}/api/v1/events", {**b.headers("display"), "Last-Event-ID": str(first["id"])}
     )
