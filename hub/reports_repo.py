@@ -17,10 +17,18 @@ from sqlalchemy import Connection, Engine, String, create_engine, event, func, s
 from sqlalchemy.pool import NullPool
 
 from office360.core.errors import Invalid
-from office360.core.kpi import KpiReport, ServiceLevel, TicketRecord, compute_kpis
+from office360.core.kpi import (
+    KpiReport,
+    ServiceLevel,
+    TicketFacts,
+    TicketRecord,
+    compute_kpis_from_facts,
+    ticket_facts,
+)
 
 from . import tables as t
 
+_SECOND = timedelta(seconds=1)  # a timedelta over it is exactly its total_seconds()
 TIME_COLUMNS = ("issued_at", "called_at", "started_at", "finished_at", "slot_at")
 
 
@@ -92,23 +100,7 @@ def iter_ticket_records(
     Times are the office's local wall-clock times (naive), as the KPIs group by local hour and
     day. An appointment's ticket is issued at check-in, so its issue time is the check-in.
     Tickets are inserted when issued, so the primary key is issue order (and costs no sort)."""
-    c = t.tickets.c
-    query = (
-        select(
-            c.office_id,
-            c.service_id,
-            c.desk_id,
-            c.channel,
-            c.status,
-            c.recalls,
-            c.transferred_from,
-            *(type_coerce(c[name], String) for name in TIME_COLUMNS),
-        )
-        .where(c.day >= first.isoformat(), c.day <= last.isoformat())
-        .order_by(c.id)
-    )
-    if office is not None:
-        query = query.where(c.office_id == office)
+    query = _ticket_query(first, last, office)
     sqlite = conn.dialect.name == "sqlite"
     # SQLite keeps times as ISO text: fromisoformat is the fastest way to a datetime.
     parse: Callable[[Any], datetime] = datetime.fromisoformat if sqlite else _naive_utc
@@ -138,6 +130,102 @@ def iter_ticket_records(
                 came_from is not None,
                 recalls or 0,
             )
+
+
+def iter_ticket_facts(
+    conn: Connection,
+    timezones: Mapping[str, str],
+    first: date,
+    last: date,
+    office: str | None = None,
+) -> Iterator[TicketFacts]:
+    """The tickets of `iter_ticket_records` reduced to what the KPIs read, in issue order.
+
+    On SQLite no `TicketRecord` is built: the rows are the database's own (trusted, so not
+    validated again), durations come from the UTC times as they are (one ticket's times share
+    one offset, so local time changes nothing in them), and only the issue time's local hour and
+    day are looked up, once per hour of the year."""
+    if conn.dialect.name != "sqlite":
+        yield from ticket_facts(iter_ticket_records(conn, timezones, first, last, office))
+        return
+    parse = datetime.fromisoformat
+    calendars: dict[str, _LocalCalendar] = {}
+    for rows in _batches(conn, _ticket_query(first, last, office), True):
+        for office_id, service, desk, channel, status, recalls, came_from, *times in rows:
+            issued, called, started, finished, slot = times
+            calendar = calendars.get(office_id)
+            if calendar is None:
+                calendar = calendars[office_id] = _LocalCalendar(timezones.get(office_id, "UTC"))
+            local = calendar.hours.get(issued[:13]) or calendar.hour_and_day(issued)
+            issued_at = parse(issued)
+            wait = walk = span = punctual = None
+            if started is not None:
+                started = parse(started)
+                if finished is not None:
+                    span = (parse(finished) - started) / _SECOND
+            if slot is not None:
+                slot = parse(slot)
+                if came_from is None:
+                    punctual = (issued_at - slot) / _SECOND
+            if called is not None:
+                called = parse(called)
+                wait = (
+                    called - (slot if slot is not None and slot > issued_at else issued_at)
+                ) / _SECOND
+                if started is not None:
+                    walk = (started - called) / _SECOND
+            yield (
+                office_id,
+                service,
+                desk,
+                *local,
+                channel,
+                status,
+                wait,
+                walk,
+                span,
+                punctual,
+                came_from is not None,
+                recalls or 0,
+            )
+
+
+class _LocalCalendar:
+    """Local hour of day and day ordinal of stored UTC issue times ('YYYY-MM-DD HH:MM:SS...'),
+    kept per UTC hour where the zone's offset is whole hours (it is almost everywhere)."""
+
+    def __init__(self, timezone: str) -> None:
+        self.times = _LocalTimes(timezone)
+        self.hours: dict[str, tuple[int, int]] = {}
+
+    def hour_and_day(self, issued: str) -> tuple[int, int]:
+        shift = self.times.offset(issued)
+        moment = datetime.fromisoformat(issued) + shift
+        found = (moment.hour, moment.toordinal())
+        if not shift.total_seconds() % 3600:
+            self.hours[issued[:13]] = found
+        return found
+
+
+def _ticket_query(first: date, last: date, office: str | None) -> Any:
+    c = t.tickets.c
+    query = (
+        select(
+            c.office_id,
+            c.service_id,
+            c.desk_id,
+            c.channel,
+            c.status,
+            c.recalls,
+            c.transferred_from,
+            *(type_coerce(c[name], String) for name in TIME_COLUMNS),
+        )
+        .where(c.day >= first.isoformat(), c.day <= last.isoformat())
+        .order_by(c.id)
+    )
+    if office is not None:
+        query = query.where(c.office_id == office)
+    return query
 
 
 def _batches(
@@ -229,12 +317,12 @@ def load_kpis(
     office: str | None = None,
     service_level: ServiceLevel | None = None,
 ) -> KpiReport:
-    """The KPI report of the office-local days `first`..`last`. Records stream from the
-    database into the one pass of `compute_kpis`, so a year never sits in memory at once."""
+    """The KPI report of the office-local days `first`..`last`. Tickets stream from the
+    database as `TicketFacts` into the one pass of the KPIs, so a year never sits in memory."""
     check_range(first, last)
     with engine.connect() as conn:
-        return compute_kpis(
-            iter_ticket_records(conn, timezones, first, last, office), service_level=service_level
+        return compute_kpis_from_facts(
+            iter_ticket_facts(conn, timezones, first, last, office), service_level=service_level
         )
 
 

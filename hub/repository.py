@@ -26,12 +26,13 @@ from office360.config import OfficeSettings
 from office360.core.model import QueuedTicket, TicketStatus
 
 from . import tables as t
+from .fastsql import Fast, db_time, from_db_time
 
 WAITING = TicketStatus.WAITING.value
 
 # Hot-path statements are built once: building a statement costs more than running it on SQLite.
 _tk = t.tickets.c
-_SEQ_BUMP = (
+_SEQ_BUMP = Fast(
     update(t.counters)
     .where(
         t.counters.c.office_id == bindparam("o"),
@@ -41,19 +42,64 @@ _SEQ_BUMP = (
     .values(last_seq=t.counters.c.last_seq + 1)
     .returning(t.counters.c.last_seq)
 )
-_SEQ_NEW = insert(t.counters)
-_TICKET_INSERT = insert(t.tickets)
-_TICKET_GET = select(t.tickets).where(_tk.id == bindparam("id"))
-_EVENT_INSERT = insert(t.events)
-_IDEM_GET = select(t.idempotency).where(
-    t.idempotency.c.scope == bindparam("s"), t.idempotency.c.key == bindparam("k")
+_SEQ_NEW = insert(t.counters).values(
+    office_id=bindparam("o"), prefix=bindparam("p"), day=bindparam("d"), last_seq=1
 )
-_IDEM_PUT = insert(t.idempotency)
+TICKET_COLUMNS = (
+    "office_id",
+    "service_id",
+    "day",
+    "number",
+    "status",
+    "priority",
+    "lang",
+    "channel",
+    "issued_at",
+    "fair_at",
+    "slot_at",
+    "overtaken_at",
+    "called_at",
+    "started_at",
+    "finished_at",
+    "desk_id",
+    "recalls",
+    "transferred_from",
+    "appointment_id",
+)
+_TIME_COLUMNS = frozenset(
+    {"issued_at", "fair_at", "slot_at", "overtaken_at", "called_at", "started_at", "finished_at"}
+)
+_TICKET_INSERT = Fast(
+    insert(t.tickets).values({c: bindparam(c) for c in TICKET_COLUMNS}).returning(_tk.id)
+)
+_TICKET_GET = select(t.tickets).where(_tk.id == bindparam("id"))
+_EVENT_INSERT = Fast(
+    insert(t.events)
+    .values(
+        office_id=bindparam("o"), type=bindparam("k"), at=bindparam("at"), payload=bindparam("p")
+    )
+    .returning(t.events.c.id)
+)
+_IDEM_GET = Fast(
+    select(t.idempotency.c.request_hash, t.idempotency.c.status_code, t.idempotency.c.body).where(
+        t.idempotency.c.scope == bindparam("s"), t.idempotency.c.key == bindparam("k")
+    )
+)
+_IDEM_PUT = Fast(
+    insert(t.idempotency).values(
+        scope=bindparam("s"),
+        key=bindparam("k"),
+        request_hash=bindparam("h"),
+        status_code=bindparam("c"),
+        body=bindparam("b"),
+        created_at=bindparam("at"),
+    )
+)
 _WAITING_IN = and_(
     _tk.office_id == bindparam("o"), _tk.status == WAITING, _tk.service_id == bindparam("svc")
 )
 _DUE = or_(_tk.slot_at.is_(None), _tk.slot_at <= bindparam("now"))
-_STATS_ONE = select(func.count(), func.min(_tk.fair_at)).where(_WAITING_IN, _DUE)
+_STATS_ONE = Fast(select(func.count(), func.min(_tk.fair_at)).where(_WAITING_IN, _DUE))
 _AHEAD_OF_PRIORITY = (
     select(func.count())
     .select_from(t.tickets)
@@ -147,10 +193,11 @@ def get_or_create_secret(conn: Connection, name: str, make: Any) -> str:
 
 
 def next_sequence(conn: Connection, office_id: str, prefix: str, day: str) -> int:
-    row = conn.execute(_SEQ_BUMP, {"o": office_id, "p": prefix, "d": day}).first()
+    params = {"o": office_id, "p": prefix, "d": day}
+    row = _SEQ_BUMP.one(conn, params)
     if row:
-        return int(row.last_seq)
-    conn.execute(_SEQ_NEW, {"office_id": office_id, "prefix": prefix, "day": day, "last_seq": 1})
+        return int(row[0])
+    conn.execute(_SEQ_NEW, params)
     return 1
 
 
@@ -158,8 +205,14 @@ def next_sequence(conn: Connection, office_id: str, prefix: str, day: str) -> in
 
 
 def insert_ticket(conn: Connection, **values: Any) -> int:
-    result = conn.execute(_TICKET_INSERT, values)
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    params = {
+        c: db_time(conn, values.get(c)) if c in _TIME_COLUMNS else values.get(c)
+        for c in TICKET_COLUMNS
+    }
+    params["recalls"] = params["recalls"] or 0
+    row = _TICKET_INSERT.one(conn, params)
+    assert row is not None
+    return int(row[0])
 
 
 def get_ticket(conn: Connection, ticket_id: int) -> Row[Any] | None:
@@ -182,8 +235,9 @@ def service_stats(
     conn: Connection, office_id: str, service_id: str, now: datetime
 ) -> tuple[int, datetime | None]:
     """(waiting tickets whose turn can come now, the earliest fair time among them)."""
-    count, oldest = conn.execute(_STATS_ONE, {"o": office_id, "svc": service_id, "now": now}).one()
-    return int(count), t.UTCDateTime().process_result_value(oldest, conn.dialect)
+    row = _STATS_ONE.one(conn, {"o": office_id, "svc": service_id, "now": db_time(conn, now)})
+    assert row is not None
+    return int(row[0]), from_db_time(row[1])
 
 
 def waiting_in_service(conn: Connection, office_id: str, service_id: str) -> list[QueuedTicket]:
@@ -300,11 +354,10 @@ def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -
 def insert_event(
     conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]
 ) -> int:
-    result = conn.execute(
-        _EVENT_INSERT,
-        {"office_id": office_id, "type": type_, "at": at, "payload": json.dumps(payload)},
-    )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    params = {"o": office_id, "k": type_, "at": db_time(conn, at), "p": json.dumps(payload)}
+    row = _EVENT_INSERT.one(conn, params)
+    assert row is not None
+    return int(row[0])
 
 
 def events_after(
@@ -352,24 +405,17 @@ def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
 # --- idempotency -----------------------------------------------------------------------------
 
 
-def get_idempotent(conn: Connection, scope: str, key: str) -> Row[Any] | None:
-    return conn.execute(_IDEM_GET, {"s": scope, "k": key}).first()
+def get_idempotent(conn: Connection, scope: str, key: str) -> tuple[str, int, str] | None:
+    """(request hash, status code, body) of the answer stored under this key, if any."""
+    row = _IDEM_GET.one(conn, {"s": scope, "k": key})
+    return (row[0], int(row[1]), row[2]) if row else None
 
 
 def put_idempotent(
     conn: Connection, scope: str, key: str, request_hash: str, status: int, body: str, now: datetime
 ) -> None:
-    conn.execute(
-        _IDEM_PUT,
-        {
-            "scope": scope,
-            "key": key,
-            "request_hash": request_hash,
-            "status_code": status,
-            "body": body,
-            "created_at": now,
-        },
-    )
+    params = {"s": scope, "k": key, "h": request_hash, "c": status, "b": body}
+    _IDEM_PUT.execute(conn, {**params, "at": db_time(conn, now)}).close()
 
 
 def purge_idempotent(conn: Connection, before: datetime) -> int:

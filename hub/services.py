@@ -182,13 +182,14 @@ class HubService:
             if idem_key:
                 prior = repo.get_idempotent(conn, scope, idem_key)
                 if prior is not None:
-                    if prior.request_hash != request_hash:
+                    prior_hash, prior_status, prior_body = prior
+                    if prior_hash != request_hash:
                         raise Invalid(
                             "idempotency_key_reused",
                             "this Idempotency-Key was used for a different request",
                         )
-                    body = json.loads(prior.body) if prior.body else None
-                    return Outcome(prior.status_code, body, [], replayed=True)
+                    body = json.loads(prior_body) if prior_body else None
+                    return Outcome(prior_status, body, [], replayed=True)
             status, body = work(conn, events)
             if events and self.engine.dialect.name == "postgresql":
                 conn.exec_driver_sql(NOTIFY_SQL)  # other replicas' tailers wake at commit
