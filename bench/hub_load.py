@@ -182,7 +182,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_hub(desks: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_hub(desks: int, database_url: str = "") -> tuple[subprocess.Popen[bytes], str, str]:
     from tests.hubtools import free_port, make_token, wait_healthy
 
     folder = Path(tempfile.mkdtemp(prefix="office360-bench-"))
@@ -247,10 +247,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument(
+        "--database-url", default="", help="with --start: e.g. postgresql+psycopg://u@host/db"
+    )
     args = parser.parse_args()
     proc = None
     if args.start:
-        proc, url, token = start_hub(args.desks)
+        proc, url, token = start_hub(args.desks, args.database_url)
     elif args.url and args.token:
         url, token = args.url, args.token
     else:

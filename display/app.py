@@ -23,6 +23,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from office360.client import HubClient, HubError
 from office360.config import Settings
+from office360.pairing_client import PairingClient
 from office360.stream import CONNECTED, EventStream, SseEvent
 from office360.watchdog import LoopWatchdog, ready
 
@@ -32,6 +33,7 @@ from .checks import check
 from .chime import ensure_chime
 from .health import health_report
 from .screens.board import BoardLayout, BoardScreen
+from .screens.pairing import PairingScreen
 from .theme import theme_named
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,26 @@ class DisplayApp(App):
     title = "office360 display"
 
     def __init__(
-        self, settings: Settings, *, player: Player | None = None, voice: bool = True, **kwargs: Any
+        self,
+        settings: Settings,
+        *,
+        player: Player | None = None,
+        voice: bool = True,
+        pairing: PairingClient | None = None,
+        **kwargs: Any,
     ) -> None:
-        """`player` replaces Kivy's audio; voice=False skips espeak-ng (texts are still made)."""
+        """`player` replaces Kivy's audio; voice=False skips espeak-ng (texts are still made).
+        With no token, or given `pairing`, the app shows a pairing code until a technician
+        approves it, then the board (office360.pairing_client)."""
         super().__init__(**kwargs)
+        if pairing is None and not settings.device.resolved_token():
+            pairing = PairingClient.from_settings(settings.device, "display")
+        self.pairing = pairing
+        self.pairing_screen: PairingScreen | None = None
+        self.pairing_listeners: list[Callable[[str, str], None]] = []
+        if pairing is not None:
+            pairing.on_code = lambda code: self._post("pairing", ("code", code))
+            pairing.on_status = lambda status: self._post("pairing", ("status", status))
         self.settings = settings
         self.options = settings.display
         self.office = check(settings)
@@ -105,20 +123,50 @@ class DisplayApp(App):
         manager = ScreenManager(transition=NoTransition())
         manager.add_widget(self.screen)
         self.screen.show(self.board)
+        if self.pairing is not None:
+            Builder.load_file(str(KV_DIR / "pairing.kv"))
+            self.pairing_screen = PairingScreen(theme, name="pairing")
+            self.pairing_screen.show_code(self.pairing.code)
+            self.pairing_screen.show_status(self.pairing.status)
+            manager.add_widget(self.pairing_screen)
+            manager.current = "pairing"
         return manager
 
     def on_start(self) -> None:
         self.announcer.start()
-        self.stream.start()
-        self._fetch_snapshot()
-        Clock.schedule_once(self._report_health, 5)
-        Clock.schedule_interval(self._report_health, HEALTH_EVERY_S)
+        if self.pairing is None:
+            self._connect()
+        else:
+            threading.Thread(target=self._pair, name="office360-pairing", daemon=True).start()
         # systemd's watchdog: pinged only while Kivy's main loop keeps running
         Clock.schedule_interval(lambda _dt: self._watchdog.beat(), 1)
         self._watchdog.start()
         ready("display ready")
 
+    def _connect(self) -> None:
+        self.stream.start()
+        self._fetch_snapshot()
+        Clock.schedule_once(self._report_health, 5)
+        Clock.schedule_interval(self._report_health, HEALTH_EVERY_S)
+
+    def _pair(self) -> None:
+        assert self.pairing is not None
+        token = self.pairing.wait()
+        if token:
+            self._post("paired", token)
+
+    def _paired(self, token: str) -> None:
+        """The token arrived (and is stored): leave the pairing screen for the board."""
+        self.client.token = token
+        self.stream.token = token
+        self.pairing = None
+        if self.root is not None:
+            self.root.current = "board"
+        self._connect()
+
     def on_stop(self) -> None:
+        if self.pairing is not None:
+            self.pairing.stop()
         self._watchdog.stop()
         self.stream.stop(timeout_s=2)
         self.announcer.stop(timeout_s=2)
@@ -193,6 +241,10 @@ class DisplayApp(App):
                 board = with_connection(board, payload)
             elif kind == "snapshot":
                 board = apply_snapshot(board, payload, last_calls=self.options.last_calls)
+            elif kind == "pairing":
+                self._show_pairing(payload)
+            elif kind == "paired":
+                self._paired(payload)
         if board is self.board:
             return
         self.board = board
@@ -200,6 +252,18 @@ class DisplayApp(App):
             self.screen.show(board)
         for listener in self.board_listeners:
             listener(board)
+
+    def _show_pairing(self, change: tuple[str, str]) -> None:
+        screen = self.pairing_screen
+        if screen is None:
+            return
+        kind, value = change
+        if kind == "code":
+            screen.show_code(value)
+        else:
+            screen.show_status(value)
+        for listener in self.pairing_listeners:
+            listener(kind, value)
 
 
 def _first_name(names: dict[str, str], languages: list[str]) -> str:

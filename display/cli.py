@@ -10,6 +10,7 @@ from typing import Any
 
 from office360.cli import add_config_argument, settings_from
 from office360.config import Settings
+from office360.pairing_client import PairingClient
 
 from .checks import check
 
@@ -68,13 +69,6 @@ def configure_kivy(
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if not settings.device.resolved_token():
-        print(
-            "office360 display: no token in [device] token/token_file; "
-            "make one with `office360 token create --role display --name 'Waiting room TV'`",
-            file=sys.stderr,
-        )
-        return 2
     if not settings.device.hub_url.strip():  # find the hub on the LAN (mDNS)
         from office360.core.errors import DomainError
         from office360.discovery import resolve_hub_url
@@ -87,8 +81,32 @@ def run(args: argparse.Namespace) -> int:
         device = settings.device.model_copy(update={"hub_url": url})
         settings = settings.model_copy(update={"device": device})
     check(settings)  # before Kivy takes over stderr and opens a window
+    pairing = None
+    if not settings.device.resolved_token():
+        pairing = open_pairing(settings)
+        if pairing is None:
+            return 2
     configure_kivy(settings, args.fullscreen, args.size)
     from .app import DisplayApp
 
-    DisplayApp(settings).run()
+    DisplayApp(settings, pairing=pairing).run()
     return 0
+
+
+def open_pairing(settings: Settings) -> PairingClient | None:
+    """No token yet: ask the hub for a pairing code before the window opens (None after saying
+    on stderr why pairing cannot start; systemd starts the display again a little later)."""
+    from office360.pairing_client import PairingError
+
+    pairing = PairingClient.from_settings(settings.device, "display")
+    try:
+        pairing.open()
+    except PairingError as exc:
+        print(
+            f"office360 display: no token in [device] token/token_file and pairing cannot "
+            f"start ({exc.code}: {exc}); pair it when the hub is reachable, or make a token "
+            "with `office360 token create --role display --name 'Waiting room TV'`",
+            file=sys.stderr,
+        )
+        return None
+    return pairing

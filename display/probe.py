@@ -7,7 +7,8 @@ board change, {"event": "received", "id", "t"} when the stream thread gets a tic
 {"event": "widget", "number", "t"} when the current number's label has rendered its text,
 {"event": "shown", "number", "t"} when the first frame after the number changed is drawn
 (glFinish) -- t is time.monotonic(), comparable across processes on Linux --
-{"event": "spoken", "texts"} per announcement. Reads commands from stdin, one per line:
+{"event": "spoken", "texts"} per announcement, {"event": "pairing", "kind": "code"|"status",
+"value"} while a device with no token pairs. Reads commands from stdin, one per line:
 {"cmd": "screenshot", "path": P}, {"cmd": "stats"}, {"cmd": "quit"}.
 """
 
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     app.stream.on_event = on_event
     app.board_listeners.append(on_board)
     app.spoken_listeners.append(lambda spoken: emit(event="spoken", texts=list(spoken.texts)))
+    app.pairing_listeners.append(lambda kind, value: emit(event="pairing", kind=kind, value=value))
     Window.bind(on_flip=on_flip)
     threading.Thread(target=read_commands, daemon=True).start()
     Clock.schedule_once(ready, 0.2)

@@ -142,12 +142,17 @@ class DeviceSettings(Section):
     token_file: Path | None = None
     office: str = ""
     timeout_s: float = Field(5, gt=0)
+    state_dir: Path = Path("/var/lib/office360")
+    """Where pairing stores the device's token (device.token, mode 0600)."""
 
     def resolved_token(self) -> str:
         if self.token:
             return self.token
         if self.token_file and self.token_file.exists():
             return self.token_file.read_text().strip()
+        paired = self.state_dir / "device.token"  # office360.enrollment.token_path
+        if not self.token_file and paired.exists():
+            return paired.read_text().strip()
         return ""
 
 

@@ -34,7 +34,7 @@ import csv
 import json
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -374,6 +374,25 @@ class _Group:
         return out
 
 
+TicketFacts = tuple[
+    str,  # office
+    str,  # service
+    str | None,  # desk
+    int,  # hour of day of issue (local)
+    int,  # proleptic Gregorian ordinal of the day of issue (local)
+    str,  # channel
+    str,  # status
+    float | None,  # waiting time (s): first call minus the later of issue and slot
+    float | None,  # call to arrival (s): start minus first call
+    float | None,  # service time (s): finish minus start
+    float | None,  # punctuality (s): check-in minus slot
+    bool,  # transferred in
+    int,  # recalls
+]
+"""One ticket reduced to what the KPIs group and measure, in this order. Durations are raw
+differences (negative ones count as 0, as in `compute_kpis`); None where a time is missing."""
+
+
 def compute_kpis(
     records: Iterable[TicketRecord],
     *,
@@ -381,15 +400,184 @@ def compute_kpis(
     punctuality_grace_s: float = 300.0,
 ) -> KpiReport:
     """KPIs per office, service, desk, hour and day; see the module docstring for definitions."""
+    _check_grace(punctuality_grace_s)
+    return compute_kpis_from_facts(
+        ticket_facts(records),
+        service_level=service_level,
+        punctuality_grace_s=punctuality_grace_s,
+    )
+
+
+def ticket_facts(records: Iterable[TicketRecord]) -> Iterator[TicketFacts]:
+    """Each record as the facts the KPIs read from it."""
+    for r in records:
+        issued = r.issued_at
+        called = r.called_at
+        started = r.started_at
+        finished = r.finished_at
+        slot = r.slot_at
+        wait = walk = span = punctual = None
+        if called is not None:
+            wait = (
+                called - (slot if slot is not None and slot > issued else issued)
+            ).total_seconds()
+            if started is not None:
+                walk = (started - called).total_seconds()
+        if started is not None and finished is not None:
+            span = (finished - started).total_seconds()
+        if slot is not None and r.checked_in_at is not None:
+            punctual = (r.checked_in_at - slot).total_seconds()
+        yield (
+            r.office,
+            r.service,
+            r.desk,
+            issued.hour,
+            issued.toordinal(),
+            r.channel,
+            r.status,
+            wait,
+            walk,
+            span,
+            punctual,
+            r.transferred,
+            r.recalls,
+        )
+
+
+def compute_kpis_from_facts(
+    facts: Iterable[TicketFacts],
+    *,
+    service_level: ServiceLevel | None = None,
+    punctuality_grace_s: float = 300.0,
+) -> KpiReport:
+    """`compute_kpis` over tickets already reduced to `TicketFacts` (trusted input, e.g. rows
+    of the hub's own database): no `TicketRecord` is built and nothing is validated again."""
     level = service_level or ServiceLevel()
-    if not punctuality_grace_s >= 0:
+    _check_grace(punctuality_grace_s)
+    return compute_kpis_from_days(
+        collect_days(facts), service_level=level, punctuality_grace_s=punctuality_grace_s
+    )
+
+
+def _check_grace(grace: float) -> None:
+    if not grace >= 0:
         raise Invalid("punctuality_grace_invalid", "the punctuality grace must be >= 0 seconds")
+
+
+class DayCells:
+    """The tickets of one office-day, collected: a cell per (service, desk, hour) with its values
+    in arrival order, and the whole day's cell, sorted. Never changed once built, so a report
+    cache may keep the DayCells of days that are over and reuse them in any later report."""
+
+    __slots__ = ("day", "fine", "office", "ordinal")
+
+    def __init__(self, office: str, ordinal: int) -> None:
+        self.office = office
+        self.ordinal = ordinal
+        self.fine: dict[tuple[str, str | None, int], _Cell] = {}
+        self.day = _Cell()
+
+    def close(self) -> None:
+        """Builds the day's own cell from the fine ones."""
+        day = self.day
+        for cell in self.fine.values():
+            day.waits += cell.waits
+            day.services += cell.services
+            day.arrivals += cell.arrivals
+            day.punctual += cell.punctual
+            counts = day.counts
+            for combo, n in cell.counts.items():
+                counts[combo] = counts.get(combo, 0) + n
+            day.transf_in += cell.transf_in
+            day.recalls += cell.recalls
+        day.sort()
+
+
+def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
+    """The one pass: each ticket into its (service, desk, hour) cell of its office-day."""
+    days: dict[tuple[str, int], DayCells] = {}
+    day_office: str | None = None
+    day_ordinal = -1
+    cells: dict[tuple[str, str | None, int], _Cell] = {}
     try:
-        by_hour, by_day = _collect(records)
+        for (
+            office,
+            service,
+            desk,
+            hour,
+            ordinal,
+            channel,
+            status,
+            wait,
+            walk,
+            span,
+            punctual,
+            transferred,
+            recalls,
+        ) in facts:
+            if ordinal != day_ordinal or office != day_office:
+                # tickets usually come in time order: keep the day's cells at hand
+                day_office, day_ordinal = office, ordinal
+                found = days.get((office, ordinal))
+                if found is None:
+                    found = days[(office, ordinal)] = DayCells(office, ordinal)
+                cells = found.fine
+            key = (service, desk, hour)
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = _Cell()
+            if wait is not None:
+                cell.waits.append(0.0 if wait < 0 else wait)
+                if walk is not None:
+                    cell.arrivals.append(0.0 if walk < 0 else walk)
+            if span is not None:
+                cell.services.append(0.0 if span < 0 else span)
+            if punctual is not None:
+                cell.punctual.append(punctual)
+            combo = (channel, status)
+            counts = cell.counts
+            counts[combo] = counts.get(combo, 0) + 1
+            if transferred:
+                cell.transf_in += 1
+            if recalls:
+                cell.recalls += recalls
     except TypeError as exc:  # naive and timezone-aware datetimes cannot be subtracted
         raise Invalid(
             "kpi_time_mixed", "ticket times mix naive and timezone-aware datetimes"
         ) from exc
+    for found in days.values():
+        found.close()
+    return list(days.values())
+
+
+def compute_kpis_from_days(
+    days: Iterable[DayCells],
+    *,
+    service_level: ServiceLevel | None = None,
+    punctuality_grace_s: float = 300.0,
+) -> KpiReport:
+    """The report of the office-days collected by `collect_days` (each day at most once)."""
+    level = service_level or ServiceLevel()
+    _check_grace(punctuality_grace_s)
+    by_hour: dict[tuple[str, str, str | None, int], _Cell] = {}
+    by_day: dict[tuple[str, int], _Cell] = {}
+    for found in days:
+        office = found.office
+        by_day[(office, found.ordinal)] = found.day
+        for (service, desk, hour), part in found.fine.items():
+            key = (office, service, desk, hour)
+            cell = by_hour.get(key)
+            if cell is None:
+                cell = by_hour[key] = _Cell()
+            cell.waits += part.waits
+            cell.services += part.services
+            cell.arrivals += part.arrivals
+            cell.punctual += part.punctual
+            counts = cell.counts
+            for combo, n in part.counts.items():
+                counts[combo] = counts.get(combo, 0) + n
+            cell.transf_in += part.transf_in
+            cell.recalls += part.recalls
     merged: dict[tuple[str, str, str], _Group] = {}
     for (office, service, desk, hour), cell in sorted(by_hour.items(), key=_fine_order):
         cell.sort()
@@ -403,8 +591,7 @@ def compute_kpis(
             if group is None:
                 group = merged[group_key] = _Group()
             group.add(cell)
-    for (office, ordinal), cell in by_day.items():
-        cell.sort()
+    for (office, ordinal), cell in sorted(by_day.items()):
         group = merged[("day", office, date.fromordinal(ordinal).isoformat())] = _Group()
         group.add(cell)
 
@@ -423,65 +610,6 @@ def compute_kpis(
         date.fromordinal(max(days)) if days else None,
         groups,
     )
-
-
-def _collect(
-    records: Iterable[TicketRecord],
-) -> tuple[dict[tuple[str, str, str | None, int], _Cell], dict[tuple[str, int], _Cell]]:
-    """The one pass: each ticket into its (office, service, desk, hour) and (office, day) cell."""
-    by_hour: dict[tuple[str, str, str | None, int], _Cell] = {}
-    by_day: dict[tuple[str, int], _Cell] = {}
-    day_key: tuple[str, int] | None = None
-    daily = _Cell()
-    for r in records:
-        issued = r.issued_at
-        key = (r.office, r.service, r.desk, issued.hour)
-        fine = by_hour.get(key)
-        if fine is None:
-            fine = by_hour[key] = _Cell()
-        this_day = (r.office, issued.toordinal())
-        if this_day != day_key:  # records usually come in time order: reuse the day's cell
-            day_key = this_day
-            daily = by_day.get(this_day) or by_day.setdefault(this_day, _Cell())
-        called = r.called_at
-        started = r.started_at
-        if called is not None:
-            slot = r.slot_at
-            wait = (
-                called - (slot if slot is not None and slot > issued else issued)
-            ).total_seconds()
-            if wait < 0:
-                wait = 0.0
-            fine.waits.append(wait)
-            daily.waits.append(wait)
-            if started is not None:
-                walk = (started - called).total_seconds()
-                if walk < 0:
-                    walk = 0.0
-                fine.arrivals.append(walk)
-                daily.arrivals.append(walk)
-        if started is not None and r.finished_at is not None:
-            span = (r.finished_at - started).total_seconds()
-            if span < 0:
-                span = 0.0
-            fine.services.append(span)
-            daily.services.append(span)
-        if r.slot_at is not None and r.checked_in_at is not None:
-            delta = (r.checked_in_at - r.slot_at).total_seconds()
-            fine.punctual.append(delta)
-            daily.punctual.append(delta)
-        combo = (r.channel, r.status)
-        counts = fine.counts
-        counts[combo] = counts.get(combo, 0) + 1
-        counts = daily.counts
-        counts[combo] = counts.get(combo, 0) + 1
-        if r.transferred:
-            fine.transf_in += 1
-            daily.transf_in += 1
-        if r.recalls:
-            fine.recalls += r.recalls
-            daily.recalls += r.recalls
-    return by_hour, by_day
 
 
 def _fine_order(

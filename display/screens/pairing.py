@@ -1,0 +1,51 @@
+"""The pairing screen: a device with no token shows its one-time code until a technician approves
+it. Layout in display/kv/pairing.kv; the waiting itself is office360.pairing_client."""
+
+from __future__ import annotations
+
+from kivy.properties import ColorProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from office360.enrollment import format_code
+from office360.pairing_client import STATUS_TEXTS
+
+from ..theme import Theme
+
+INSTRUCTIONS = {
+    "es": "Introduzca este código en la página de administración del hub, o ejecute:",
+    "en": "Enter this code on the hub's admin page, or run:",
+}
+
+
+class PairingScreen(Screen):
+    code_text = StringProperty("")
+    command_text = StringProperty("")
+    instruction_text = StringProperty("\n".join(INSTRUCTIONS.values()))
+    status_text = StringProperty("")
+    unit = NumericProperty(10)
+    font_bold = StringProperty("Roboto")
+    font_regular = StringProperty("Roboto")
+    text_color = ColorProperty((1, 1, 1, 1))
+    dim_color = ColorProperty((1, 1, 1, 1))
+    accent_color = ColorProperty((1, 1, 0, 1))
+
+    def __init__(self, theme: Theme, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.font_bold = theme.font_bold
+        self.font_regular = theme.font_regular
+        self.text_color = theme.text
+        self.dim_color = theme.dim
+        self.accent_color = theme.accent
+        self.bind(size=self._resize)
+        self._resize()
+
+    def _resize(self, *_args: object) -> None:
+        self.unit = max(min(self.width, self.height) / 100, 1)
+
+    def show_code(self, code: str) -> None:
+        self.code_text = format_code(code) if code else "…"
+        self.command_text = f"office360 device approve {format_code(code)}" if code else ""
+
+    def show_status(self, status: str) -> None:
+        texts = STATUS_TEXTS.get(status, {})
+        self.status_text = "\n".join(texts.get(lang, "") for lang in ("es", "en") if texts)

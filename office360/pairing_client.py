@@ -1,0 +1,199 @@
+"""The device side of pairing: show a code, wait for a technician to approve it, keep the token.
+
+    pairing = PairingClient(hub_url, "display", state_dir, on_code=show, on_status=say)
+    pairing.open()            # a fresh code registered with the hub (PairingError if unreachable)
+    token = pairing.wait()    # polls until approved; stored with store_token(); None if stopped
+
+wait() opens a code itself when open() was not called (or failed).
+
+A code that expires (or that the hub no longer knows) is replaced by a new one, announced
+through `on_code`. No Kivy here: the UI passes callbacks, which are called in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .core.errors import DomainError
+from .enrollment import DeviceRole, new_pairing_code, store_token
+
+log = logging.getLogger(__name__)
+
+# Status codes handed to `on_status`, with what a screen shows for them.
+WAITING = "waiting"
+UNREACHABLE = "unreachable"
+PAIRED = "paired"
+STATUS_TEXTS: dict[str, dict[str, str]] = {
+    WAITING: {
+        "es": "Esperando la aprobación del técnico…",
+        "en": "Waiting for a technician to approve…",
+    },
+    UNREACHABLE: {
+        "es": "No se puede contactar con el hub; reintentando…",
+        "en": "Cannot reach the hub; retrying…",
+    },
+    PAIRED: {"es": "Emparejado. Iniciando…", "en": "Paired. Starting…"},
+}
+NEW_CODE_ERRORS = {
+    "pairing_code_expired",
+    "pairing_code_used",
+    "pairing_code_unknown",
+    "pairing_code_taken",
+}
+
+
+class PairingError(DomainError):
+    """The hub could not be reached or refused the request."""
+
+
+class PairingClient:
+    def __init__(
+        self,
+        hub_url: str,
+        role: DeviceRole,
+        state_dir: str | Path,
+        *,
+        office: str = "",
+        device_name: str = "",
+        on_code: Callable[[str], None] | None = None,
+        on_status: Callable[[str], None] | None = None,
+        poll_s: float = 2.0,
+        backoff_max_s: float = 30.0,
+        timeout_s: float = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.hub_url = hub_url.strip().rstrip("/")
+        self.role = role
+        self.state_dir = Path(state_dir)
+        self.office = office
+        self.device_name = _device_name(device_name or socket.gethostname())
+        self.on_code = on_code or (lambda _code: None)
+        self.on_status = on_status or (lambda _status: None)
+        self.poll_s = poll_s
+        self.backoff_max_s = backoff_max_s
+        self.timeout_s = timeout_s
+        self.session = session or requests.Session()
+        self.code = ""
+        self.status = ""
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(cls, device: Any, role: DeviceRole, **kwargs: Any) -> PairingClient:
+        """From the `[device]` section (office360.config.DeviceSettings)."""
+        return cls(
+            device.hub_url,
+            role,
+            device.state_dir,
+            office=device.office,
+            timeout_s=device.timeout_s,
+            **kwargs,
+        )
+
+    def stop(self) -> None:
+        """Make `wait()` return None soon (from any thread)."""
+        self._stop.set()
+
+    def open(self) -> str:
+        """Register a fresh code with the hub and announce it; PairingError when that fails."""
+        self.check_state_dir()
+        for _ in range(5):  # a clash with another device's pending code is retried at once
+            code = new_pairing_code()
+            body: dict[str, Any] = {"code": code, "role": self.role, "device": self.device_name}
+            if self.office:
+                body["office"] = self.office
+            status, answer = self._post("/api/v1/pairing", body)
+            if status == 200:
+                self.code = code
+                self.on_code(code)
+                self._set_status(WAITING)
+                return code
+            if answer.get("error") != "pairing_code_taken":
+                raise PairingError(
+                    str(answer.get("error") or f"http_{status}"),
+                    str(answer.get("message") or "the hub refused the pairing request"),
+                )
+        raise PairingError("pairing_code_taken", "the hub refused five fresh codes")
+
+    def wait(self) -> str | None:
+        """Poll until the code is approved: store the token and return it. Network errors back
+        off (up to backoff_max_s); an expired or unknown code is replaced by a new one."""
+        delay = self.poll_s if self.code else 0.0
+        while not self._stop.wait(delay):
+            try:
+                if not self.code:
+                    self.open()
+                    delay = self.poll_s
+                    continue
+                status, answer = self._post("/api/v1/pairing/collect", {"code": self.code})
+            except PairingError as exc:
+                log.info("pairing: %s", exc)
+                self._set_status(UNREACHABLE)
+                delay = min(max(delay * 2, self.poll_s), self.backoff_max_s)
+                continue
+            delay = self.poll_s
+            if status == 200 and answer.get("token"):
+                path = store_token(self.state_dir, str(answer["token"]))
+                log.info("paired as %s; token stored in %s", answer.get("role"), path)
+                self._set_status(PAIRED)
+                return str(answer["token"]).strip()
+            if status == 202:
+                self._set_status(WAITING)
+            elif answer.get("error") in NEW_CODE_ERRORS:
+                log.info("pairing code %s: %s; making a new one", self.code, answer["error"])
+                self.code = ""
+                delay = 0.01
+            else:
+                log.warning("pairing: unexpected answer %s %s", status, answer)
+                self._set_status(UNREACHABLE)
+                delay = min(delay * 2, self.backoff_max_s)
+        return None
+
+    def check_state_dir(self) -> None:
+        """The token must be storable before a technician approves: PairingError otherwise."""
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.state_dir / f".probe-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise PairingError(
+                "state_dir_not_writable", f"[device] state_dir {self.state_dir}: {exc}"
+            ) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _set_status(self, status: str) -> None:
+        if status != self.status:
+            self.status = status
+            self.on_status(status)
+
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(status, JSON body); network failures and 5xx are PairingError (retry later)."""
+        try:
+            response = self.session.post(self.hub_url + path, json=body, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise PairingError("hub_unreachable", f"{self.hub_url}: {exc}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise PairingError("hub_unavailable", f"{self.hub_url}: HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        return response.status_code, answer if isinstance(answer, dict) else {}
+
+
+def _device_name(name: str) -> str:
+    """The hub accepts letters, digits, space and _ . : - (up to 80)."""
+    cleaned = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in " _.:-") else "-" for ch in name
+    )
+    return cleaned.strip()[:80] or "device"
