@@ -445,6 +445,25 @@ class AppointmentService:
         # issue_ticket's answer is used as is: re-reading the position costs O(queue length).
         return 201, self._check_in_json(done, ticket, decision.outcome.value, decision.reason, lang)
 
+    def join_video(
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        appointment_id: int,
+        principal: Principal | None,
+        token: str | None,
+        lang: str | None,
+    ) -> tuple[int, dict[str, Any]]:
+        """A video appointment checks in from the citizen's own device (its confirmation link),
+        so it joins the queue and the desk that calls it gets the video link."""
+        row = self._authorized(conn, appointment_id, principal, token)
+        if not row.video:
+            raise Conflict(
+                "appointment_in_person", "an appointment in person checks in at the office kiosk"
+            )
+        remote = Principal(0, "video join", "kiosk", row.office_id, None)
+        return self.check_in(conn, events, remote, self.code_for(row), row.office_id, lang)
+
     def import_rows(self, rows: Iterable[AppointmentRow]) -> int:
         """Store imported appointments in one transaction; all or nothing.
 

@@ -7,24 +7,42 @@ BEGIN IMMEDIATE), so a report running for a second never holds up a desk's call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain, groupby
+from operator import itemgetter
+from threading import Lock
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, String, create_engine, event, func, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    case,
+    create_engine,
+    event,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.pool import NullPool
 
 from office360.core.errors import Invalid
 from office360.core.kpi import (
+    DayCells,
     KpiReport,
     ServiceLevel,
     TicketFacts,
     TicketRecord,
+    collect_days,
+    compute_kpis_from_days,
     compute_kpis_from_facts,
     ticket_facts,
 )
+from office360.core.model import FINAL
 
 from . import tables as t
 
@@ -107,7 +125,7 @@ def iter_ticket_records(
     zones: dict[str, _LocalTimes] = {}
     for rows in _batches(conn, query, sqlite):
         for office_id, service, desk, channel, status, recalls, came_from, *times in rows:
-            issued, called, started, finished, slot = times
+            issued, called, started, finished, slot, _day = times
             zone = zones.get(office_id)
             if zone is None:
                 zone = zones[office_id] = _LocalTimes(timezones.get(office_id, "UTC"))
@@ -148,46 +166,55 @@ def iter_ticket_facts(
     if conn.dialect.name != "sqlite":
         yield from ticket_facts(iter_ticket_records(conn, timezones, first, last, office))
         return
-    parse = datetime.fromisoformat
     calendars: dict[str, _LocalCalendar] = {}
     for rows in _batches(conn, _ticket_query(first, last, office), True):
-        for office_id, service, desk, channel, status, recalls, came_from, *times in rows:
-            issued, called, started, finished, slot = times
-            calendar = calendars.get(office_id)
-            if calendar is None:
-                calendar = calendars[office_id] = _LocalCalendar(timezones.get(office_id, "UTC"))
-            local = calendar.hours.get(issued[:13]) or calendar.hour_and_day(issued)
-            issued_at = parse(issued)
-            wait = walk = span = punctual = None
+        yield from _row_facts(rows, timezones, calendars)
+
+
+def _row_facts(
+    rows: Iterable[Sequence[Any]],
+    timezones: Mapping[str, str],
+    calendars: dict[str, _LocalCalendar],
+) -> Iterator[TicketFacts]:
+    """SQLite rows of `_ticket_query` to `TicketFacts`."""
+    parse = datetime.fromisoformat
+    for office_id, service, desk, channel, status, recalls, came_from, *times in rows:
+        issued, called, started, finished, slot, _day = times
+        calendar = calendars.get(office_id)
+        if calendar is None:
+            calendar = calendars[office_id] = _LocalCalendar(timezones.get(office_id, "UTC"))
+        local = calendar.hours.get(issued[:13]) or calendar.hour_and_day(issued)
+        issued_at = parse(issued)
+        wait = walk = span = punctual = None
+        if started is not None:
+            started = parse(started)
+            if finished is not None:
+                span = (parse(finished) - started) / _SECOND
+        if slot is not None:
+            slot = parse(slot)
+            if came_from is None:
+                punctual = (issued_at - slot) / _SECOND
+        if called is not None:
+            called = parse(called)
+            wait = (
+                called - (slot if slot is not None and slot > issued_at else issued_at)
+            ) / _SECOND
             if started is not None:
-                started = parse(started)
-                if finished is not None:
-                    span = (parse(finished) - started) / _SECOND
-            if slot is not None:
-                slot = parse(slot)
-                if came_from is None:
-                    punctual = (issued_at - slot) / _SECOND
-            if called is not None:
-                called = parse(called)
-                wait = (
-                    called - (slot if slot is not None and slot > issued_at else issued_at)
-                ) / _SECOND
-                if started is not None:
-                    walk = (started - called) / _SECOND
-            yield (
-                office_id,
-                service,
-                desk,
-                *local,
-                channel,
-                status,
-                wait,
-                walk,
-                span,
-                punctual,
-                came_from is not None,
-                recalls or 0,
-            )
+                walk = (started - called) / _SECOND
+        yield (
+            office_id,
+            service,
+            desk,
+            *local,
+            channel,
+            status,
+            wait,
+            walk,
+            span,
+            punctual,
+            came_from is not None,
+            recalls or 0,
+        )
 
 
 class _LocalCalendar:
@@ -207,7 +234,11 @@ class _LocalCalendar:
         return found
 
 
-def _ticket_query(first: date, last: date, office: str | None) -> Any:
+def _ticket_query(
+    first: date, last: date, office: str | None, days: Sequence[str] | None = None
+) -> Any:
+    """Ticket rows of the local days `first`..`last` (or only of `days`), in issue order; the
+    stored `day` comes last."""
     c = t.tickets.c
     query = (
         select(
@@ -219,10 +250,13 @@ def _ticket_query(first: date, last: date, office: str | None) -> Any:
             c.recalls,
             c.transferred_from,
             *(type_coerce(c[name], String) for name in TIME_COLUMNS),
+            c.day,
         )
         .where(c.day >= first.isoformat(), c.day <= last.isoformat())
         .order_by(c.id)
     )
+    if days is not None:
+        query = query.where(c.day.in_(days))
     if office is not None:
         query = query.where(c.office_id == office)
     return query
@@ -238,7 +272,7 @@ def _batches(
         while rows := result.fetchmany(size):
             yield rows
         return
-    compiled = query.compile(dialect=conn.dialect)
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     ordered = tuple(params[name] for name in compiled.positiontup or ())
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -321,9 +355,113 @@ def load_kpis(
     database as `TicketFacts` into the one pass of the KPIs, so a year never sits in memory."""
     check_range(first, last)
     with engine.connect() as conn:
-        return compute_kpis_from_facts(
-            iter_ticket_facts(conn, timezones, first, last, office), service_level=service_level
+        if conn.dialect.name != "sqlite":
+            return compute_kpis_from_facts(
+                iter_ticket_facts(conn, timezones, first, last, office),
+                service_level=service_level,
+            )
+        days = _day_cells(engine, conn, timezones, first, last, office)
+        return compute_kpis_from_days(days, service_level=service_level)
+
+
+# --- closed days, collected once -----------------------------------------------------------
+
+UnitKey = tuple[str, str]  # (office, stored local day)
+
+
+class _DayCache:
+    """The collected tickets (`DayCells`) of each stored office-day that is over: the day is
+    past in the office's zone and every ticket of it is in a final state. Kept per report
+    engine, so per hub process. Each entry carries a fingerprint of the day's rows (count,
+    highest id, times and recalls present), checked on every report: a day that changes
+    after all is read again."""
+
+    def __init__(self) -> None:
+        self.lock = Lock()
+        self.entries: dict[tuple[str, str, str], tuple[tuple[Any, ...], list[DayCells]]] = {}
+
+
+_CACHES: WeakKeyDictionary[Engine, _DayCache] = WeakKeyDictionary()
+_CACHES_LOCK = Lock()
+
+
+def _cache_of(engine: Engine) -> _DayCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = _DayCache()
+        return cache
+
+
+def _fingerprints(
+    conn: Connection, first: date, last: date, office: str | None
+) -> dict[UnitKey, tuple[Any, ...]]:
+    """Per stored office-day: (open tickets, count, highest id, called, started, finished,
+    recalls)."""
+    c = t.tickets.c
+    query = (
+        select(
+            c.office_id,
+            c.day,
+            func.sum(case((c.status.in_([s.value for s in FINAL]), 0), else_=1)),
+            func.count(),
+            func.max(c.id),
+            func.count(c.called_at),
+            func.count(c.started_at),
+            func.count(c.finished_at),
+            func.sum(c.recalls),
         )
+        .where(c.day >= first.isoformat(), c.day <= last.isoformat())
+        .group_by(c.office_id, c.day)
+    )
+    if office is not None:
+        query = query.where(c.office_id == office)
+    return {(row[0], row[1]): tuple(row[2:]) for row in conn.execute(query)}
+
+
+def _day_cells(
+    engine: Engine,
+    conn: Connection,
+    timezones: Mapping[str, str],
+    first: date,
+    last: date,
+    office: str | None,
+) -> list[DayCells]:
+    """The tickets of the stored office-days `first`..`last`, collected; days that are over come
+    from the cache, the others are read (and kept once over)."""
+    cache = _cache_of(engine)
+    prints = _fingerprints(conn, first, last, office)
+    units: dict[UnitKey, list[DayCells]] = {}
+    missing: list[UnitKey] = []
+    with cache.lock:
+        for key, fingerprint in prints.items():
+            entry = cache.entries.get((*key, timezones.get(key[0], "UTC")))
+            if entry is not None and entry[0] == fingerprint:
+                units[key] = entry[1]
+            else:
+                missing.append(key)
+    if missing:
+        days = sorted({day for _, day in missing})
+        rows = chain.from_iterable(_batches(conn, _ticket_query(first, last, office, days), True))
+        calendars: dict[str, _LocalCalendar] = {}
+        fetched: dict[UnitKey, list[DayCells]] = {}
+        # a day's tickets come in runs of issue order (a transfer keeps its ticket's day)
+        for key, run in groupby(rows, key=itemgetter(0, 12)):
+            fetched.setdefault(key, []).extend(collect_days(_row_facts(run, timezones, calendars)))
+        units.update(fetched)
+        today = {
+            o: datetime.now(ZoneInfo(timezones.get(o, "UTC"))).date().isoformat()
+            for o, _ in missing
+        }
+        with cache.lock:
+            for key in missing:
+                fingerprint = prints[key]
+                if key in fetched and fingerprint[0] == 0 and key[1] < today[key[0]]:
+                    cache.entries[(*key, timezones.get(key[0], "UTC"))] = (
+                        fingerprint,
+                        fetched[key],
+                    )
+    return [cells for unit in units.values() for cells in unit]
 
 
 def load_feedback(

@@ -335,6 +335,35 @@ async def reschedule(
 
 
 @router.post(
+    "/appointments/{appointment_id}/join",
+    status_code=201,
+    response_model=CheckIn,
+    responses={200: {"model": CheckIn, "description": "already in the queue: the same ticket"}},
+)
+async def join_video(
+    appointment_id: AppointmentId,
+    request: Request,
+    state: State,
+    caller: MaybeCaller,
+    t: ManageToken = None,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
+) -> JSONResponse:
+    """A video appointment joins the queue at its time from the confirmation link (`?t=` the
+    manage token): the desk that calls it sees the video link. Same check-in rules as a kiosk."""
+    appts = appointments(request)
+    try:
+        return await _write(
+            state,
+            "appointments:manage",
+            None,
+            "",
+            lambda conn, events: appts.join_video(conn, events, appointment_id, caller, t, lang),
+        )
+    except DomainError as exc:
+        return refusal(exc, lang)
+
+
+@router.post(
     "/checkin",
     status_code=201,
     response_model=CheckIn,

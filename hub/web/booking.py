@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from office360.core.errors import DomainError
 
 from ..api.deps import State
-from ..appointments_service import AppointmentService
+from ..appointments_service import AppointmentService, citizen_messages
 from . import SECURITY_HEADERS, templates
 from .booking_text import LANGS, TEXT, error_text, long_date
 
@@ -393,6 +393,45 @@ async def manage_cancel(request: Request, state: State, appointment_id: Appointm
     return RedirectResponse(
         _url(f"/book/manage/{appointment_id}", t=token, lang=lang), status_code=303
     )
+
+
+@router.post("/book/manage/{appointment_id}/join")
+async def manage_join(request: Request, state: State, appointment_id: AppointmentId) -> Response:
+    """A video appointment joins the queue; the citizen follows the ticket's status page."""
+    form = await request.form()
+    token = str(form.get("t", ""))[:64]
+    lang = pick_lang(request, str(form.get("lang", "")))
+    appts = _appts(request)
+    svc = state.service
+    try:
+        outcome = await state.write(
+            lambda: svc.run_write(
+                "appointments:page",
+                None,
+                "",
+                lambda conn, events: appts.join_video(
+                    conn, events, appointment_id, None, token, lang
+                ),
+            )
+        )
+    except DomainError as exc:
+        if exc.code == "appointment_unknown":
+            return _not_found(request, lang)
+        sentences = citizen_messages(exc.code) or {}
+        return _render(
+            request,
+            "book_message.html",
+            lang,
+            {
+                "heading": TEXT[lang]["video_join"],
+                "lead": sentences.get(lang) or exc.message,
+                "back_url": _url(f"/book/manage/{appointment_id}", t=token, lang=lang),
+            },
+            status=409,
+            private=True,
+        )
+    assert outcome.body is not None
+    return RedirectResponse(outcome.body["ticket"]["status_url"], status_code=303)
 
 
 @router.post("/book/manage/{appointment_id}/reschedule")

@@ -55,6 +55,9 @@ TEXT: dict[str, dict[str, str]] = {
         "ics": "Añadir al calendario (.ics)",
         "video_link": "Entrar en la sala de vídeo",
         "video_when": "El enlace funciona a la hora de la cita.",
+        "video_join": "Ya estoy listo: ponerme en la cola",
+        "video_join_help": "A la hora de la cita, pulse aquí: el mostrador le llamará por vídeo "
+        "y verá su turno en el móvil.",
         "manage_title": "Anular o cambiar",
         "manage_link": "Enlace para gestionar la cita",
         "reschedule": "Cambiar la hora",
@@ -119,6 +122,9 @@ TEXT: dict[str, dict[str, str]] = {
         "ics": "Add to calendar (.ics)",
         "video_link": "Join the video room",
         "video_when": "The link works at the time of the appointment.",
+        "video_join": "I am ready: join the queue",
+        "video_join_help": "At the time of your appointment, press here: a desk will call you by "
+        "video and your phone shows your turn.",
         "manage_title": "Cancel or change",
         "manage_link": "Link to manage the appointment",
         "reschedule": "Change the time",

@@ -269,3 +269,62 @@ def test_a_rotated_key_still_checks_in_codes_already_sent(
     clock.advance(minutes=30)
     assert check_in(appt_hub, appt["code"]).status_code == 201
     assert check_in(appt_hub, fresh["code"]).status_code == 201
+
+
+def test_a_video_appointment_joins_the_queue_from_its_confirmation_link(
+    appt_hub: ThreadHub, clock: FakeClock
+) -> None:
+    appt = booked(appt_hub, "10:00", video=True)
+    token = token_of(appt)
+    join = f"{appt_hub.url}/api/v1/appointments/{appt['id']}/join"
+    wrong = requests.post(join, params={"t": token[:-1] + "x"}, timeout=5)
+    assert (wrong.status_code, wrong.json()["error"]) == (404, "appointment_unknown")
+    clock.advance(minutes=31)  # 10:01 local
+    first = requests.post(join, params={"t": token, "lang": "en"}, timeout=5)
+    assert first.status_code == 201, first.text
+    ticket = first.json()["ticket"]
+    assert ticket["channel"] == "appointment"
+    again = requests.post(join, params={"t": token}, timeout=5)
+    assert again.status_code == 200 and again.json()["ticket"]["id"] == ticket["id"]
+    called = _next(appt_hub)
+    assert called.json()["id"] == ticket["id"]
+    # the desk finds the video link in the day's list by the ticket it called
+    day = requests.get(
+        f"{appt_hub.url}/api/v1/appointments",
+        params={"day": "2026-03-02"},
+        headers=appt_hub.headers("staff", "1"),
+        timeout=5,
+    ).json()
+    mine = next(a for a in day if a["id"] == appt["id"])
+    assert mine["video_url"] == appt["video_url"] and mine["ticket_id"] == ticket["id"]
+
+
+def test_an_appointment_in_person_cannot_join_from_home(
+    appt_hub: ThreadHub, clock: FakeClock
+) -> None:
+    appt = booked(appt_hub, "10:00")
+    clock.advance(minutes=31)
+    r = requests.post(
+        f"{appt_hub.url}/api/v1/appointments/{appt['id']}/join",
+        params={"t": token_of(appt)},
+        timeout=5,
+    )
+    assert (r.status_code, r.json()["error"]) == (409, "appointment_in_person")
+
+
+def test_the_confirmation_page_joins_a_video_appointment_to_the_queue(
+    appt_hub: ThreadHub, clock: FakeClock
+) -> None:
+    appt = booked(appt_hub, "11:00", video=True)
+    page = f"{appt_hub.url}/book/manage/{appt['id']}/join"
+    early = requests.post(
+        page, data={"t": token_of(appt), "lang": "en"}, timeout=5, allow_redirects=False
+    )
+    assert early.status_code == 409  # 09:30: 90 minutes early, past the window
+    assert "early" in early.text.lower()
+    clock.advance(minutes=91)
+    r = requests.post(
+        page, data={"t": token_of(appt), "lang": "en"}, timeout=5, allow_redirects=False
+    )
+    assert r.status_code == 303
+    assert "/status/" in r.headers["location"]
