@@ -21,7 +21,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     String,
-    case,
     create_engine,
     event,
     func,
@@ -46,6 +45,7 @@ from office360.core.model import FINAL
 
 from . import tables as t
 
+_FINAL = frozenset(s.value for s in FINAL)
 _SECOND = timedelta(seconds=1)  # a timedelta over it is exactly its total_seconds()
 TIME_COLUMNS = ("issued_at", "called_at", "started_at", "finished_at", "slot_at")
 
@@ -371,14 +371,14 @@ UnitKey = tuple[str, str]  # (office, stored local day)
 
 class _DayCache:
     """The collected tickets (`DayCells`) of each stored office-day that is over: the day is
-    past in the office's zone and every ticket of it is in a final state. Kept per report
-    engine, so per hub process. Each entry carries a fingerprint of the day's rows (count,
-    highest id, times and recalls present), checked on every report: a day that changes
-    after all is read again."""
+    past in the office's zone and every ticket of it is in a final state, which no transition
+    leaves, so only a new ticket could change it. Kept per report engine (so per hub process;
+    a CLI run starts empty). Each entry carries the day's fingerprint (`_fingerprints`),
+    checked on every report: a day that gained a ticket after all is read again."""
 
     def __init__(self) -> None:
         self.lock = Lock()
-        self.entries: dict[tuple[str, str, str], tuple[tuple[Any, ...], list[DayCells]]] = {}
+        self.entries: dict[tuple[str, str, str], tuple[tuple[int, int], list[DayCells]]] = {}
 
 
 _CACHES: WeakKeyDictionary[Engine, _DayCache] = WeakKeyDictionary()
@@ -395,28 +395,28 @@ def _cache_of(engine: Engine) -> _DayCache:
 
 def _fingerprints(
     conn: Connection, first: date, last: date, office: str | None
-) -> dict[UnitKey, tuple[Any, ...]]:
-    """Per stored office-day: (open tickets, count, highest id, called, started, finished,
-    recalls)."""
+) -> dict[UnitKey, tuple[int, int]]:
+    """Per stored office-day: (tickets, highest id), counting only tickets not made by a transfer
+    (a transfer keeps its ticket's day, so every office-day with tickets has one), which lets
+    SQLite count from the small `uq_tickets_number` index instead of reading the table."""
     c = t.tickets.c
     query = (
-        select(
-            c.office_id,
-            c.day,
-            func.sum(case((c.status.in_([s.value for s in FINAL]), 0), else_=1)),
-            func.count(),
-            func.max(c.id),
-            func.count(c.called_at),
-            func.count(c.started_at),
-            func.count(c.finished_at),
-            func.sum(c.recalls),
+        select(c.office_id, c.day, func.count(), func.max(c.id))
+        .where(
+            c.day >= first.isoformat(),
+            c.day <= last.isoformat(),
+            c.transferred_from.is_(None),
         )
-        .where(c.day >= first.isoformat(), c.day <= last.isoformat())
         .group_by(c.office_id, c.day)
     )
     if office is not None:
         query = query.where(c.office_id == office)
-    return {(row[0], row[1]): tuple(row[2:]) for row in conn.execute(query)}
+    return {(row[0], row[1]): (row[2], row[3]) for row in conn.execute(query)}
+
+
+def _settled(unit: list[DayCells]) -> bool:
+    """Every ticket in a final state: nothing can change any more (no transition leaves one)."""
+    return all(status in _FINAL for cells in unit for _, status in cells.day.counts)
 
 
 def _day_cells(
@@ -456,7 +456,7 @@ def _day_cells(
         with cache.lock:
             for key in missing:
                 fingerprint = prints[key]
-                if key in fetched and fingerprint[0] == 0 and key[1] < today[key[0]]:
+                if key in fetched and key[1] < today[key[0]] and _settled(fetched[key]):
                     cache.entries[(*key, timezones.get(key[0], "UTC"))] = (
                         fingerprint,
                         fetched[key],
