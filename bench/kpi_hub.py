@@ -5,10 +5,15 @@
 Inserts the tickets of bench/kpi_report.py's synthetic year (5 services, 12 desks, 250 days) into
 the tickets table of a migrated hub database (not timed), then times, each over the whole year:
 
-- read: `hub.reports_repo.ticket_records` (SQL, parsing, local times) alone;
-- report: read + `compute_kpis` (what the API and the CLI do before formatting);
-- API: `GET /api/v1/reports/kpis?format=json` and `format=csv` from a real hub (subprocess);
-- CLI: `office360 report --format csv` as a new process (includes Python's start-up).
+- read: `hub.reports_repo.ticket_records` (SQL, parsing, local times into `TicketRecord`s) alone;
+- report (`load_kpis`, what the API and the CLI do before formatting), three ways: cold (a new
+  engine and no `<database>.kpi-days` file: every day read from the tickets table), kept days
+  from the file (a new engine, as a CLI run or a restarted hub), kept days in memory (the same
+  engine again, as a running hub);
+- API: `GET /api/v1/reports/kpis?format=json` and `format=csv` from a real hub (subprocess), its
+  first request cold (no file) timed apart;
+- CLI: `office360 report --format csv` as a new process (includes Python's start-up), without and
+  with the file of kept days.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from kpi_report import DESKS, SERVICES, synthesize  # noqa: E402
 from hub import tables  # noqa: E402
 from hub.db import make_engine, migrate  # noqa: E402
 from hub.reports_repo import load_kpis, read_engine, ticket_records  # noqa: E402
+from office360.core.kpi import KpiReport  # noqa: E402
 from tests.hubtools import free_port, make_token, wait_healthy  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Madrid")
@@ -134,6 +140,7 @@ def main() -> int:
     url = f"sqlite:///{folder / 'data' / 'office360.db'}"
     fresh = not (folder / "data" / "office360.db").exists()
     migrate(url)
+    (folder / "data" / "office360.db.kpi-days").unlink(missing_ok=True)
     t0 = time.perf_counter()
     if fresh:
         count = fill(url, args.tickets, args.seed)
@@ -141,6 +148,7 @@ def main() -> int:
     size = (folder / "data" / "office360.db").stat().st_size
     print(f"database: {size / 2**20:.0f} MiB at {folder}")
 
+    kept = folder / "data" / "office360.db.kpi-days"
     engine = read_engine(url)
     zones = {"centro": "Europe/Madrid"}
 
@@ -148,17 +156,36 @@ def main() -> int:
         with engine.connect() as conn:
             return ticket_records(conn, zones, FIRST, LAST)
 
-    results = [line("read (SQL + records)", timed(args.runs, read))]
+    results = [line("read (SQL + TicketRecords)", timed(args.runs, read))]
+    engine.dispose()
+
+    def report_with_new_engine(keep_file: bool) -> KpiReport:
+        if not keep_file:
+            kept.unlink(missing_ok=True)
+        fresh_engine = read_engine(url)
+        try:
+            return load_kpis(fresh_engine, zones, FIRST, LAST)
+        finally:
+            fresh_engine.dispose()
+
+    results.append(
+        line("report cold (no kept days)", timed(args.runs, lambda: report_with_new_engine(False)))
+    )
+    results.append(
+        line("report, kept days from file", timed(args.runs, lambda: report_with_new_engine(True)))
+    )
+    engine = read_engine(url)
     report = load_kpis(engine, zones, FIRST, LAST)
     office = report.group("office", "centro")
     assert office is not None and office.issued == args.tickets, office
     results.append(
         line(
-            "report (read + compute_kpis)",
+            "report, kept days in memory",
             timed(args.runs, lambda: load_kpis(engine, zones, FIRST, LAST)),
         )
     )
     engine.dispose()
+    kept.unlink(missing_ok=True)
 
     token = make_token(config, "manager")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -184,13 +211,17 @@ def main() -> int:
                 assert r.status_code == 200, r.text[:300]
                 return r.content
 
+            if fmt == "json":
+                results.append(line("API GET /reports/kpis (json) first", timed(1, fetch)))
             results.append(line(f"API GET /reports/kpis ({fmt})", timed(args.runs, fetch)))
     finally:
         hub.terminate()
         hub.wait(10)
         log.close()
 
-    def cli() -> object:
+    def cli(keep_file: bool) -> object:
+        if not keep_file:
+            kept.unlink(missing_ok=True)
         return subprocess.run(
             [
                 *(sys.executable, "-m", "office360", "report", "--config", str(config)),
@@ -201,7 +232,8 @@ def main() -> int:
             cwd=ROOT,
         )
 
-    results.append(line("CLI office360 report (csv)", timed(args.runs, cli)))
+    results.append(line("CLI report (csv), no kept days", timed(args.runs, lambda: cli(False))))
+    results.append(line("CLI report (csv), kept days file", timed(args.runs, lambda: cli(True))))
     print(f"tickets: {office.issued:,}, groups: {len(report.groups)}")
     for text in results:
         print(text)

@@ -7,11 +7,16 @@ BEGIN IMMEDIATE), so a report running for a second never holds up a desk's call.
 
 from __future__ import annotations
 
+import gc
+import marshal
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain, groupby
 from operator import itemgetter
+from pathlib import Path
 from threading import Lock
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -25,6 +30,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.pool import NullPool
@@ -235,10 +241,10 @@ class _LocalCalendar:
 
 
 def _ticket_query(
-    first: date, last: date, office: str | None, days: Sequence[str] | None = None
+    first: date, last: date, office: str | None, skip: Sequence[tuple[str, str]] = ()
 ) -> Any:
-    """Ticket rows of the local days `first`..`last` (or only of `days`), in issue order; the
-    stored `day` comes last."""
+    """Ticket rows of the local days `first`..`last` but the (office, day)s in `skip`, in issue
+    order; the stored `day` comes last."""
     c = t.tickets.c
     query = (
         select(
@@ -255,8 +261,8 @@ def _ticket_query(
         .where(c.day >= first.isoformat(), c.day <= last.isoformat())
         .order_by(c.id)
     )
-    if days is not None:
-        query = query.where(c.day.in_(days))
+    if skip:
+        query = query.where(tuple_(c.office_id, c.day).not_in(skip))
     if office is not None:
         query = query.where(c.office_id == office)
     return query
@@ -343,6 +349,34 @@ def check_range(first: date, last: date, max_days: int = MAX_DAYS) -> None:
         raise Invalid("report_range_too_long", f"a report covers at most {max_days} days")
 
 
+_PAUSES = 0
+_PAUSES_LOCK = Lock()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A report makes millions of small objects and no reference cycles: with Python's cyclic
+    collector on, its full collections walk them again and again (about a third of a report's
+    time here). Paused while any report runs, then back as it was."""
+    global _PAUSES
+    with _PAUSES_LOCK:
+        if _PAUSES == 0 and not gc.isenabled():
+            _PAUSES = -1  # paused by someone else: leave it to them
+        elif _PAUSES >= 0:
+            _PAUSES += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _PAUSES_LOCK:
+            if _PAUSES > 0:
+                _PAUSES -= 1
+                if _PAUSES == 0:
+                    gc.enable()
+            elif _PAUSES == -1:
+                _PAUSES = 0
+
+
 def load_kpis(
     engine: Engine,
     timezones: Mapping[str, str],
@@ -354,7 +388,7 @@ def load_kpis(
     """The KPI report of the office-local days `first`..`last`. Tickets stream from the
     database as `TicketFacts` into the one pass of the KPIs, so a year never sits in memory."""
     check_range(first, last)
-    with engine.connect() as conn:
+    with _collector_paused(), engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             return compute_kpis_from_facts(
                 iter_ticket_facts(conn, timezones, first, last, office),
@@ -372,15 +406,52 @@ UnitKey = tuple[str, str]  # (office, stored local day)
 class _DayCache:
     """The collected tickets (`DayCells`) of each stored office-day that is over: the day is
     past in the office's zone and every ticket of it is in a final state, which no transition
-    leaves, so only a new ticket could change it. Kept per report engine (so per hub process;
-    a CLI run starts empty). Each entry carries the day's fingerprint (`_fingerprints`),
+    leaves, so only a new ticket could change it. Kept per report engine and, for an SQLite
+    file, in a file beside it (`<database>.kpi-days`, marshal; safe to delete) that a CLI run
+    or a restarted hub starts from. Each entry carries the day's fingerprint (`_fingerprints`),
     checked on every report: a day that gained a ticket after all is read again."""
 
-    def __init__(self) -> None:
+    FORMAT = 3
+
+    def __init__(self, path: Path | None) -> None:
         self.lock = Lock()
+        self.path = path
         self.entries: dict[tuple[str, str, str], tuple[tuple[int, int], list[DayCells]]] = {}
+        if path is not None:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            kept = marshal.loads(path.read_bytes())
+            if kept[0] != self.FORMAT:
+                return
+            for key, fingerprint, plain in kept[1]:
+                office, day, zone = (str(part) for part in key)
+                prints = (int(fingerprint[0]), int(fingerprint[1]))
+                self.entries[(office, day, zone)] = (
+                    prints,
+                    [DayCells.from_plain(p) for p in plain],
+                )
+        except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
+            self.entries.clear()  # missing, unreadable or from another version: start afresh
+
+    def save(self) -> None:
+        """Writes the kept days beside the database; a reader without write access skips it."""
+        if self.path is None:
+            return
+        kept = [
+            (key, fingerprint, [cells.to_plain() for cells in unit])
+            for key, (fingerprint, unit) in self.entries.items()
+        ]
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_bytes(marshal.dumps((self.FORMAT, kept)))
+            os.replace(temporary, self.path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
 
 
+_KEPT_DAYS = 1200  # office-days: a little over three years of one office
 _CACHES: WeakKeyDictionary[Engine, _DayCache] = WeakKeyDictionary()
 _CACHES_LOCK = Lock()
 
@@ -389,7 +460,11 @@ def _cache_of(engine: Engine) -> _DayCache:
     with _CACHES_LOCK:
         cache = _CACHES.get(engine)
         if cache is None:
-            cache = _CACHES[engine] = _DayCache()
+            database = engine.url.database
+            path = None
+            if engine.dialect.name == "sqlite" and database and database != ":memory:":
+                path = Path(f"{database}.kpi-days")
+            cache = _CACHES[engine] = _DayCache(path)
         return cache
 
 
@@ -432,35 +507,36 @@ def _day_cells(
     cache = _cache_of(engine)
     prints = _fingerprints(conn, first, last, office)
     units: dict[UnitKey, list[DayCells]] = {}
-    missing: list[UnitKey] = []
+    changed = False  # the kept days, to write beside the database
     with cache.lock:
         for key, fingerprint in prints.items():
-            entry = cache.entries.get((*key, timezones.get(key[0], "UTC")))
+            kept_key = (*key, timezones.get(key[0], "UTC"))
+            entry = cache.entries.get(kept_key)
             if entry is not None and entry[0] == fingerprint:
                 units[key] = entry[1]
-            else:
-                missing.append(key)
-    if missing:
-        days = sorted({day for _, day in missing})
-        rows = chain.from_iterable(_batches(conn, _ticket_query(first, last, office, days), True))
-        calendars: dict[str, _LocalCalendar] = {}
-        fetched: dict[UnitKey, list[DayCells]] = {}
-        # a day's tickets come in runs of issue order (a transfer keeps its ticket's day)
-        for key, run in groupby(rows, key=itemgetter(0, 12)):
-            fetched.setdefault(key, []).extend(collect_days(_row_facts(run, timezones, calendars)))
-        units.update(fetched)
-        today = {
-            o: datetime.now(ZoneInfo(timezones.get(o, "UTC"))).date().isoformat()
-            for o, _ in missing
-        }
-        with cache.lock:
-            for key in missing:
-                fingerprint = prints[key]
-                if key in fetched and key[1] < today[key[0]] and _settled(fetched[key]):
-                    cache.entries[(*key, timezones.get(key[0], "UTC"))] = (
-                        fingerprint,
-                        fetched[key],
-                    )
+            elif entry is not None:
+                del cache.entries[kept_key]
+                changed = True
+    # every other ticket of the range, whatever `prints` says, so the cache can only save work
+    query = _ticket_query(first, last, office, sorted(units))
+    rows = chain.from_iterable(_batches(conn, query, True))
+    calendars: dict[str, _LocalCalendar] = {}
+    fetched: dict[UnitKey, list[DayCells]] = {}
+    # a day's tickets come in runs of issue order (a transfer keeps its ticket's day)
+    for key, run in groupby(rows, key=itemgetter(0, 12)):
+        fetched.setdefault(key, []).extend(collect_days(_row_facts(run, timezones, calendars)))
+    units.update(fetched)
+    with cache.lock:
+        for key, unit in fetched.items():
+            zone = timezones.get(key[0], "UTC")
+            today = datetime.now(ZoneInfo(zone)).date().isoformat()
+            if key in prints and key[1] < today and _settled(unit):
+                cache.entries[(*key, zone)] = (prints[key], unit)
+                changed = True
+        while len(cache.entries) > _KEPT_DAYS:  # the oldest kept first
+            del cache.entries[next(iter(cache.entries))]
+        if changed:
+            cache.save()
     return [cells for unit in units.values() for cells in unit]
 
 

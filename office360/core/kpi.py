@@ -23,8 +23,11 @@ Definitions (all times in seconds unless the name says minutes):
   of an even count is the mean of the middle two). Empty groups give None, never 0.
 
 `compute_kpis` is one pass over the records into cells of (office, service, desk, hour) and
-(office, day). Each cell is sorted once; an office, service, desk or hour group is a set of such
-sorted cells, and its percentiles are read across them by `kth_of_runs` without sorting again.
+(office, day). The hub takes a second road to the same cells: its database rows become
+`TicketFacts` (no `TicketRecord`), collected per office-day into `DayCells` (`collect_days`),
+which a cache can keep for days that are over; `compute_kpis_from_days` joins them. Each
+cell is sorted once; an office, service, desk or hour group is a set of such sorted cells, and
+its percentiles are read across them by `kth_of_runs` without sorting again.
 The report holds counts and durations only, never a name or any other personal data.
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -320,9 +324,24 @@ class _Cell:
         self.recalls = 0
         self.sums: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
 
+    def absorb(self, part: _Cell) -> None:
+        """Adds the tickets of another cell (its values, unsorted, at the end)."""
+        self.waits += part.waits
+        self.services += part.services
+        self.arrivals += part.arrivals
+        self.punctual += part.punctual
+        counts = self.counts
+        for combo, n in part.counts.items():
+            counts[combo] = counts.get(combo, 0) + n
+        self.transf_in += part.transf_in
+        self.recalls += part.recalls
+
+    def lists(self) -> tuple[list[float], list[float], list[float], list[float]]:
+        return (self.waits, self.services, self.arrivals, self.punctual)
+
     def sort(self) -> None:
         """Sort each list once, and sum it once for the means of every group it joins."""
-        lists = (self.waits, self.services, self.arrivals, self.punctual)
+        lists = self.lists()
         for values in lists:
             values.sort()
         self.sums = tuple(map(sum, lists))
@@ -399,13 +418,21 @@ def compute_kpis(
     service_level: ServiceLevel | None = None,
     punctuality_grace_s: float = 300.0,
 ) -> KpiReport:
-    """KPIs per office, service, desk, hour and day; see the module docstring for definitions."""
+    """KPIs per office, service, desk, hour and day; see the module docstring for definitions.
+
+    Same report as `compute_kpis_from_facts(ticket_facts(records))`; this one pass straight over
+    the records is kept as it is about a third faster for records already in memory."""
+    level = service_level or ServiceLevel()
     _check_grace(punctuality_grace_s)
-    return compute_kpis_from_facts(
-        ticket_facts(records),
-        service_level=service_level,
-        punctuality_grace_s=punctuality_grace_s,
-    )
+    try:
+        by_hour, by_day = _collect_records(records)
+    except TypeError as exc:  # naive and timezone-aware datetimes cannot be subtracted
+        raise Invalid(
+            "kpi_time_mixed", "ticket times mix naive and timezone-aware datetimes"
+        ) from exc
+    for cell in by_day.values():
+        cell.sort()
+    return _report(by_hour, by_day, level, punctuality_grace_s)
 
 
 def ticket_facts(records: Iterable[TicketRecord]) -> Iterator[TicketFacts]:
@@ -479,18 +506,54 @@ class DayCells:
 
     def close(self) -> None:
         """Builds the day's own cell from the fine ones."""
-        day = self.day
         for cell in self.fine.values():
-            day.waits += cell.waits
-            day.services += cell.services
-            day.arrivals += cell.arrivals
-            day.punctual += cell.punctual
-            counts = day.counts
-            for combo, n in cell.counts.items():
-                counts[combo] = counts.get(combo, 0) + n
-            day.transf_in += cell.transf_in
-            day.recalls += cell.recalls
-        day.sort()
+            self.day.absorb(cell)
+        self.day.sort()
+
+    def to_plain(self) -> tuple[Any, ...]:
+        """Tuples, strings, numbers and bytes only (e.g. for `marshal`); see `from_plain`. A
+        cell's values are packed as doubles, the day's own already sorted."""
+        day = self.day
+        return (
+            self.office,
+            self.ordinal,
+            [(*key, *_packed(c)) for key, c in self.fine.items()],
+            _packed(day),
+        )
+
+    @classmethod
+    def from_plain(cls, plain: Sequence[Any]) -> DayCells:
+        office, ordinal, fine, day = plain
+        found = cls(str(office), int(ordinal))
+        for service, desk, hour, *packed in fine:
+            found.fine[(service, desk, int(hour))] = _unpacked(*packed)
+        found.day = _unpacked(*day)
+        found.day.sums = tuple(map(sum, found.day.lists()))
+        return found
+
+
+def _packed(cell: _Cell) -> tuple[Any, ...]:
+    lists = cell.lists()
+    return (
+        [len(values) for values in lists[:3]],
+        array("d", [v for values in lists for v in values]).tobytes(),
+        [*cell.counts.items()],
+        cell.transf_in,
+        cell.recalls,
+    )
+
+
+def _unpacked(sizes: list[int], packed: bytes, counts: list[Any], into: int, recalls: int) -> _Cell:
+    values = array("d")
+    values.frombytes(packed)
+    flat = values.tolist()
+    a, b, c = (int(n) for n in sizes)
+    cell = _Cell()
+    cell.waits, cell.services = flat[:a], flat[a : a + b]
+    cell.arrivals, cell.punctual = flat[a + b : a + b + c], flat[a + b + c :]
+    cell.counts = {(channel, status): int(n) for (channel, status), n in counts}
+    cell.transf_in, cell.recalls = int(into), int(recalls)
+    return cell
 
 
 def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
@@ -550,34 +613,48 @@ def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
     return list(days.values())
 
 
+def _joined(a: _Cell, b: _Cell) -> _Cell:
+    """A new sorted cell holding the tickets of two cells."""
+    cell = _Cell()
+    cell.absorb(a)
+    cell.absorb(b)
+    cell.sort()
+    return cell
+
+
 def compute_kpis_from_days(
     days: Iterable[DayCells],
     *,
     service_level: ServiceLevel | None = None,
     punctuality_grace_s: float = 300.0,
 ) -> KpiReport:
-    """The report of the office-days collected by `collect_days` (each day at most once)."""
+    """The report of the office-days collected by `collect_days`. One office-day may come in
+    parts (tickets collected apart): the parts are joined."""
     level = service_level or ServiceLevel()
     _check_grace(punctuality_grace_s)
     by_hour: dict[tuple[str, str, str | None, int], _Cell] = {}
     by_day: dict[tuple[str, int], _Cell] = {}
     for found in days:
         office = found.office
-        by_day[(office, found.ordinal)] = found.day
+        day_key = (office, found.ordinal)
+        earlier = by_day.get(day_key)
+        by_day[day_key] = found.day if earlier is None else _joined(earlier, found.day)
         for (service, desk, hour), part in found.fine.items():
             key = (office, service, desk, hour)
             cell = by_hour.get(key)
             if cell is None:
                 cell = by_hour[key] = _Cell()
-            cell.waits += part.waits
-            cell.services += part.services
-            cell.arrivals += part.arrivals
-            cell.punctual += part.punctual
-            counts = cell.counts
-            for combo, n in part.counts.items():
-                counts[combo] = counts.get(combo, 0) + n
-            cell.transf_in += part.transf_in
-            cell.recalls += part.recalls
+            cell.absorb(part)
+    return _report(by_hour, by_day, level, punctuality_grace_s)
+
+
+def _report(
+    by_hour: dict[tuple[str, str, str | None, int], _Cell],
+    by_day: dict[tuple[str, int], _Cell],
+    level: ServiceLevel,
+    punctuality_grace_s: float,
+) -> KpiReport:
+    """The groups of the report from its cells (the day cells already sorted)."""
     merged: dict[tuple[str, str, str], _Group] = {}
     for (office, service, desk, hour), cell in sorted(by_hour.items(), key=_fine_order):
         cell.sort()
@@ -602,14 +679,73 @@ def compute_kpis_from_days(
             merged.items(), key=lambda item: (item[0][1], order[item[0][0]], item[0][2])
         )
     )
-    days = [ordinal for _, ordinal in by_day]
+    ordinals = [ordinal for _, ordinal in by_day]
     return KpiReport(
         level,
         punctuality_grace_s,
-        date.fromordinal(min(days)) if days else None,
-        date.fromordinal(max(days)) if days else None,
+        date.fromordinal(min(ordinals)) if ordinals else None,
+        date.fromordinal(max(ordinals)) if ordinals else None,
         groups,
     )
+
+
+def _collect_records(
+    records: Iterable[TicketRecord],
+) -> tuple[dict[tuple[str, str, str | None, int], _Cell], dict[tuple[str, int], _Cell]]:
+    """The one pass: each ticket into its (office, service, desk, hour) and (office, day) cell."""
+    by_hour: dict[tuple[str, str, str | None, int], _Cell] = {}
+    by_day: dict[tuple[str, int], _Cell] = {}
+    day_key: tuple[str, int] | None = None
+    daily = _Cell()
+    for r in records:
+        issued = r.issued_at
+        key = (r.office, r.service, r.desk, issued.hour)
+        fine = by_hour.get(key)
+        if fine is None:
+            fine = by_hour[key] = _Cell()
+        this_day = (r.office, issued.toordinal())
+        if this_day != day_key:  # records usually come in time order: reuse the day's cell
+            day_key = this_day
+            daily = by_day.get(this_day) or by_day.setdefault(this_day, _Cell())
+        called = r.called_at
+        started = r.started_at
+        if called is not None:
+            slot = r.slot_at
+            wait = (
+                called - (slot if slot is not None and slot > issued else issued)
+            ).total_seconds()
+            if wait < 0:
+                wait = 0.0
+            fine.waits.append(wait)
+            daily.waits.append(wait)
+            if started is not None:
+                walk = (started - called).total_seconds()
+                if walk < 0:
+                    walk = 0.0
+                fine.arrivals.append(walk)
+                daily.arrivals.append(walk)
+        if started is not None and r.finished_at is not None:
+            span = (r.finished_at - started).total_seconds()
+            if span < 0:
+                span = 0.0
+            fine.services.append(span)
+            daily.services.append(span)
+        if r.slot_at is not None and r.checked_in_at is not None:
+            delta = (r.checked_in_at - r.slot_at).total_seconds()
+            fine.punctual.append(delta)
+            daily.punctual.append(delta)
+        combo = (r.channel, r.status)
+        counts = fine.counts
+        counts[combo] = counts.get(combo, 0) + 1
+        counts = daily.counts
+        counts[combo] = counts.get(combo, 0) + 1
+        if r.transferred:
+            fine.transf_in += 1
+            daily.transf_in += 1
+        if r.recalls:
+            fine.recalls += r.recalls
+            daily.recalls += r.recalls
+    return by_hour, by_day
 
 
 def _fine_order(

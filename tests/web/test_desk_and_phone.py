@@ -68,6 +68,8 @@ def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
     # Recall by keyboard shortcut.
     desk.keyboard.press("r")
     expect(phone.locator("#status")).to_have_text("You are called again", timeout=3000)
+    # the panel ignores keys while an action is on its way: wait until Start is offered again
+    expect(desk.locator("button[data-action=start]")).to_be_enabled()
     desk.keyboard.press("s")
     expect(phone.locator("#status")).to_have_text("Being served", timeout=3000)
     expect(desk.locator("#status")).to_have_text("Being served")
@@ -81,16 +83,20 @@ def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
     expect(phone.locator("#status")).to_have_text("Waiting")
 
     # The second ticket: called, started and finished with the keyboard.
+    expect(desk.locator("button[data-action=next]")).to_be_enabled()
     desk.keyboard.press("n")
     expect(desk.locator("#number")).to_have_text("A002")
     expect(other.locator("#call")).to_have_text("Go to Mostrador 1", timeout=3000)
+    expect(desk.locator("button[data-action=start]")).to_be_enabled()
     desk.keyboard.press("s")
     expect(desk.locator("#status")).to_have_text("Being served")
+    expect(desk.locator("button[data-action=finish]")).to_be_enabled()
     desk.keyboard.press("f")
     expect(other.locator("#status")).to_have_text("Served. Thank you!", timeout=3000)
     expect(desk.locator("#number")).to_have_text("—")
 
     # Nobody left for desk 1's services (A001 waits in taxes, which desk 1 does not serve).
+    expect(desk.locator("button[data-action=next]")).to_be_enabled()
     desk.keyboard.press("n")
     expect(desk.locator("#message")).to_have_text("Nobody is waiting.")
 
@@ -120,11 +126,14 @@ def test_desk_panel_fits_a_tablet_and_has_a_high_contrast_theme(
     page.reload()  # remembered
     expect(page.locator("html")).to_have_class("hc")
     # Pause and resume toggle on one button.
+    expect(page.locator("button[data-action=no-show]")).to_be_enabled()
     page.keyboard.press("x")
     expect(page.locator("#number")).to_have_text("—")
+    expect(page.locator("button[data-action=pause]")).to_be_enabled()
     page.keyboard.press("p")
     expect(page.locator("#desk-state")).to_have_text("Desk paused")
     expect(page.locator("button[data-action=resume]")).to_be_visible()
+    expect(page.locator("button[data-action=resume]")).to_be_enabled()
     page.keyboard.press("p")
     expect(page.locator("#desk-state")).to_have_text("Desk open")
 
