@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
-import struct
-import wave
 from pathlib import Path
+
+from office360.wav import write_wav
 
 RATE = 22_050
 NOTES_HZ = (659.25, 523.25)  # E5 then C5
@@ -27,16 +26,7 @@ def chime_samples(rate: int = RATE) -> list[int]:
 
 
 def write_chime(path: Path, rate: int = RATE) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    samples = chime_samples(rate)
-    with wave.open(str(tmp), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
-    os.replace(tmp, path)
-    return path
+    return write_wav(path, chime_samples(rate), rate)
 
 
 def ensure_chime(cache_dir: Path) -> Path:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
-import struct
-import wave
 from pathlib import Path
+
+from office360.wav import write_wav
 
 RATE = 22_050
 FREQ_HZ = 1_760.0
@@ -25,16 +24,7 @@ def beep_samples(rate: int = RATE) -> list[int]:
 
 
 def write_beep(path: Path, rate: int = RATE) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    samples = beep_samples(rate)
-    with wave.open(str(tmp), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
-    os.replace(tmp, path)
-    return path
+    return write_wav(path, beep_samples(rate), rate)
 
 
 def ensure_beep(cache_dir: Path) -> Path:
