@@ -42,6 +42,7 @@ from .flow import (
     View,
 )
 from .i18n import translator
+from .memory import map_large_blocks, release_free_memory
 from .worker import Worker
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ SCREENS: dict[Screen, type[KioskScreen]] = {
     Screen.UNAVAILABLE: UnavailableScreen,
 }
 PREVIEW_FPS = 15
+MEMORY_TRIM_S = 10  # freed heap pages back to the kernel, while nobody is being served
 BUSY_DELAY_S = 0.3
 
 
@@ -101,6 +103,7 @@ class KioskApp(App):
             "printer_url": printer_url,
         }
         super().__init__(**kwargs)
+        map_large_blocks()
         self.theme = theme_named("high_contrast" if self.kiosk.high_contrast else "standard")
         self.metrics = metrics_for(*Window.size, **self._metric_options())
         self.cache = cache_folder(self.kiosk.cache_dir)
@@ -162,6 +165,7 @@ class KioskApp(App):
         Clock.schedule_interval(self._show_preview, 1 / PREVIEW_FPS)
         Clock.schedule_interval(lambda _dt: self._report_health(), self.kiosk.health_interval_s)
         Clock.schedule_interval(lambda _dt: self._watchdog.beat(), 1)
+        Clock.schedule_interval(self._release_memory, MEMORY_TRIM_S)
         self._watchdog.start()
         self.apply(self.flow.start())
         threading.Thread(target=self._bring_up, name="kiosk-bring-up", daemon=True).start()
@@ -358,6 +362,10 @@ class KioskApp(App):
     def _tick(self, _dt: float) -> None:
         if self.flow.tick():
             self.render()
+
+    def _release_memory(self, _dt: float) -> None:
+        if self.flow.view.screen is not Screen.ISSUING:
+            release_free_memory()
 
     def _show_preview(self, _dt: float) -> None:
         backend = self.backend
