@@ -117,7 +117,10 @@ async def add_webhook(
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response)
 async def delete_webhook(
-    webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, state: State, caller: Caller
+    webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    state: State,
+    caller: Caller,
 ) -> Response:
     _admin(caller)
     svc = state.service
