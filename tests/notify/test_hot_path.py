@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hub.auth import Principal
 from hub.db import make_engine, migrate
@@ -49,12 +48,12 @@ def service(folder: Path, extra: str, with_outbox: bool = True) -> Iterator[HubS
 
 
 def statements_to_issue(svc: HubService, n: int = 3) -> list[str]:
+    """Every statement SQLite runs, as sqlite3 traces them (hot-path statements go straight to
+    the DB-API cursor, past SQLAlchemy's events)."""
     seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(svc.engine, "before_cursor_execute", record)
+    with svc.transaction(write=False) as conn:
+        raw = conn.connection.driver_connection  # the service's own connection on this thread
+    raw.set_trace_callback(seen.append)  # type: ignore[union-attr]
     try:
         for _ in range(n):
             svc.run_write(
@@ -66,7 +65,7 @@ def statements_to_issue(svc: HubService, n: int = 3) -> list[str]:
                 ),
             )
     finally:
-        event.remove(svc.engine, "before_cursor_execute", record)
+        raw.set_trace_callback(None)  # type: ignore[union-attr]
     return seen
 
 
