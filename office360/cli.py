@@ -44,13 +44,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only the named subcommand's role is imported (a role module can
+    cost a second: the hub's, the printer's capabilities); `--help` and the like import them all."""
     parser = argparse.ArgumentParser(prog="office360", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"office360 {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    roles = {command: ROLES[command]} if command in ROLES else ROLES
     seen: set[str] = set()
-    for name, module_name in ROLES.items():
+    for name, module_name in roles.items():
         if module_name in seen:
             continue
         try:
@@ -78,7 +83,7 @@ def _unavailable(name: str, missing: str):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
