@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,8 +65,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def load_phase(
-    host: str, port: int, token: str, clients: int, desks: int, seconds: float
+    host: str, port: int, token: str, clients: int, desks: int, seconds: float, rate: float = 0
 ) -> None:
+    """Closed loop (rate 0): each client sends its next request when the last is answered, so
+    latency is mostly queueing (clients / throughput). Open loop (rate > 0): the clients together
+    send `rate` tickets a second on a fixed schedule, each latency counted from the request's
+    scheduled time (a late hub is not excused by the clients waiting for it)."""
     issue_lat: list[float] = []
     call_lat: list[float] = []
     errors: dict[int, int] = {}
@@ -75,8 +80,15 @@ async def load_phase(
     async def issuer(i: int) -> None:
         conn = await Conn(host, port, token).open()
         n = 0
+        interval = clients / rate if rate else 0.0
+        due = time.perf_counter() + interval * i / clients
         while time.perf_counter() < stop:
-            t0 = time.perf_counter()
+            if interval:
+                due += interval
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            t0 = due if interval else time.perf_counter()
             status, _ = await conn.post("/api/v1/tickets", services[(i + n) % 3])
             issue_lat.append(time.perf_counter() - t0)
             if status != 201:
@@ -101,7 +113,8 @@ async def load_phase(
     t0 = time.perf_counter()
     await asyncio.gather(*(issuer(i) for i in range(clients)), *(desk(d) for d in range(desks)))
     elapsed = time.perf_counter() - t0
-    print(f"load: {clients} issuing clients + {desks} desks for {elapsed:.1f} s")
+    pace = f" at {rate:.0f} tickets/s (open loop)" if rate else ""
+    print(f"load: {clients} issuing clients{pace} + {desks} desks for {elapsed:.1f} s")
     print(
         f"  tickets issued: {len(issue_lat)} ({len(issue_lat) / elapsed:.0f}/s)  "
         f"p50 {pct(issue_lat, 0.5) * 1000:.1f} ms  p99 {pct(issue_lat, 0.99) * 1000:.1f} ms"
@@ -114,33 +127,89 @@ async def load_phase(
     LAST["requests"] = len(issue_lat) + 2 * len(call_lat)
 
 
-async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls: int) -> None:
+class SseCounter(asyncio.Protocol):
+    """One SSE subscriber reduced to what the benchmark needs: when each `ticket.called` frame
+    arrives, keyed by the ticket's number. No HTTP library and no JSON: it shares the cores."""
+
+    def __init__(self, arrivals: dict[str, list[float]], ready: list[int]) -> None:
+        self.arrivals = arrivals
+        self.ready = ready
+        self.buffer = b""
+        self.started = False
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.buffer += data
+        if not self.started:
+            if b"\r\n\r\n" not in self.buffer:
+                return
+            self.started = True
+            self.ready[0] += 1
+            self.buffer = self.buffer.split(b"\r\n\r\n", 1)[1]
+        *frames, self.buffer = self.buffer.split(b"\n\n")
+        self.ready[1] += len(frames)
+        for frame in frames:
+            at = frame.find(b"event: ticket.called")
+            if at < 0:
+                continue
+            start = frame.find(b'"number":"', at) + 10
+            number = frame[start : frame.find(b'"', start)].decode()
+            self.arrivals.setdefault(number, []).append(now)
+
+
+async def run_subscribers(
+    targets: list[tuple[str, int]], token: str, count: int, ready_pipe: Any, done_pipe: Any
+) -> None:
+    """Open `count` subscribers spread over the targets, report readiness, collect until told."""
+    loop = asyncio.get_running_loop()
     arrivals: dict[str, list[float]] = {}
-    ready = 0
-
-    async def subscriber() -> None:
-        nonlocal ready
-        reader, writer = await asyncio.open_connection(host, port)
-        writer.write(
-            f"GET /api/v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    ready = [0, 0]  # subscribers that got the response head, frames received in all
+    transports = []
+    for i in range(count):
+        host, port = targets[i % len(targets)]
+        transport, _ = await loop.create_connection(lambda: SseCounter(arrivals, ready), host, port)
+        transport.write(
+            f"GET /api/v1/events HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n".encode()
         )
-        await reader.readuntil(b"\r\n\r\n")
-        ready += 1
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                if line.startswith(b"data: ") and b'"ticket.called"' in line:
-                    now = time.perf_counter()
-                    number = json.loads(line[6:])["ticket"]["number"]
-                    arrivals.setdefault(number, []).append(now)
-        except (asyncio.CancelledError, ConnectionError):
-            writer.close()
-
-    tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
-    while ready < subscribers:
+        transports.append(transport)
+    while ready[0] < count:
         await asyncio.sleep(0.05)
+    ready_pipe.send(True)
+    while not done_pipe.poll():
+        await asyncio.sleep(0.05)
+    done_pipe.recv()
+    ready_pipe.send((arrivals, ready[1]))
+    for transport in transports:
+        transport.close()
+
+
+def _subscriber_process(
+    targets: list[tuple[str, int]], token: str, count: int, ready_pipe: Any, done_pipe: Any
+) -> None:
+    asyncio.run(run_subscribers(targets, token, count, ready_pipe, done_pipe))
+
+
+async def fanout_phase(
+    targets: list[tuple[str, int]], token: str, subscribers: int, calls: int
+) -> dict[str, float]:
+    """Subscribers in a process of their own (spread over `targets`); calls made on the first
+    target; each call timed from the desk's request to the event at every subscriber."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    ready_recv, ready_send = ctx.Pipe(duplex=False)
+    done_recv, done_send = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_subscriber_process, args=(targets, token, subscribers, ready_send, done_recv)
+    )
+    child.start()
+    while not ready_recv.poll(0.05):
+        await asyncio.sleep(0)
+        if not child.is_alive():
+            raise RuntimeError("the subscribers' process died")
+    ready_recv.recv()
+    host, port = targets[0]
     conn = await Conn(host, port, token).open()
     for _ in range(calls):
         await conn.post("/api/v1/tickets", b'{"service":"general"}')
@@ -154,6 +223,10 @@ async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls
             await conn.post("/api/v1/desks/fan/start")
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)
+    done_send.send(True)
+    arrivals, frames = ready_recv.recv()
+    child.join(10)
+    conn.close()
     latencies = [
         arrival - sent[number]
         for number, times in arrivals.items()
@@ -161,28 +234,42 @@ async def fanout_phase(host: str, port: int, token: str, subscribers: int, calls
         for arrival in times
     ]
     delivered = sum(len(v) for k, v in arrivals.items() if k in sent)
-    print(f"fan-out: {subscribers} SSE subscribers, {len(sent)} calls")
+    figures = {
+        "delivered": delivered,
+        "expected": len(sent) * subscribers,
+        "p50": pct(latencies, 0.5) * 1000,
+        "p99": pct(latencies, 0.99) * 1000,
+        "max": max(latencies, default=float("nan")) * 1000,
+        "frames": frames,
+    }
+    print(f"fan-out: {subscribers} SSE subscribers over {len(targets)} hub(s), {len(sent)} calls")
     print(
-        f"  call-to-event: delivered {delivered}/{len(sent) * subscribers}  "
-        f"p50 {pct(latencies, 0.5) * 1000:.1f} ms  p99 {pct(latencies, 0.99) * 1000:.1f} ms  "
-        f"max {max(latencies, default=float('nan')) * 1000:.1f} ms"
+        f"  call-to-event: delivered {delivered}/{figures['expected']}  "
+        f"p50 {figures['p50']:.1f} ms  p99 {figures['p99']:.1f} ms  max {figures['max']:.1f} ms"
     )
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    conn.close()
+    return figures
 
 
 LAST = {"requests": 0}
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (the hub's cost, whatever else loads the machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live children (the hub's workers): the hub's
+    cost, whatever else loads the machine."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-def start_hub(desks: int, database_url: str = "") -> tuple[subprocess.Popen[bytes], str, str]:
+def start_hub(
+    desks: int, database_url: str = "", workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str, str]:
     from tests.hubtools import free_port, make_token, wait_healthy
 
     folder = Path(tempfile.mkdtemp(prefix="office360-bench-"))
@@ -197,6 +284,8 @@ def start_hub(desks: int, database_url: str = "") -> tuple[subprocess.Popen[byte
 [hub]
 port = {port}
 data_dir = "{folder / "data"}"
+database_url = "{database_url}"
+workers = {workers}
 [[offices]]
 id = "bench"
 name = "Bench"
@@ -245,15 +334,22 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--desks", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--rate", type=float, default=0, help="tickets/s in all, on a schedule (0: closed loop)"
+    )
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument(
         "--database-url", default="", help="with --start: e.g. postgresql+psycopg://u@host/db"
     )
+    parser.add_argument("--workers", type=int, default=1, help="with --start: [hub] workers")
+    parser.add_argument(
+        "--server-pid", type=int, default=0, help="PostgreSQL's postmaster: report its CPU too"
+    )
     args = parser.parse_args()
     proc = None
     if args.start:
-        proc, url, token = start_hub(args.desks, args.database_url)
+        proc, url, token = start_hub(args.desks, args.database_url, args.workers)
     elif args.url and args.token:
         url, token = args.url, args.token
     else:
@@ -261,14 +357,33 @@ def main() -> int:
     host, port = url.split("://")[1].split(":")
     try:
         cpu_before = _cpu_seconds(proc.pid) if proc else None
-        asyncio.run(load_phase(host, int(port), token, args.clients, args.desks, args.seconds))
+        server_before = _cpu_seconds(args.server_pid) if args.server_pid else 0.0
+        asyncio.run(
+            load_phase(host, int(port), token, args.clients, args.desks, args.seconds, args.rate)
+        )
+        if args.server_pid:
+            server = _cpu_seconds(args.server_pid) - server_before
+            print(
+                f"  database server CPU: {server:.2f} s in all "
+                f"({server / max(1, LAST['requests']) * 1000:.2f} ms a request)"
+            )
         if proc and cpu_before is not None:
             cpu = _cpu_seconds(proc.pid) - cpu_before
             print(
                 f"  hub process CPU: {cpu:.2f} s in all ({cpu / max(1, LAST['requests']) * 1000:.2f} ms a request)"
             )
         if args.subscribers:
-            asyncio.run(fanout_phase(host, int(port), token, args.subscribers, args.calls))
+            cpu_before = _cpu_seconds(proc.pid) if proc else None
+            figures = asyncio.run(
+                fanout_phase([(host, int(port))], token, args.subscribers, args.calls)
+            )
+            if proc and cpu_before is not None:
+                cpu = _cpu_seconds(proc.pid) - cpu_before
+                frames = max(1, figures["frames"])
+                print(
+                    f"  hub process CPU: {cpu:.2f} s in all, subscribing included "
+                    f"({cpu / frames * 1e6:.0f} µs per frame received by a subscriber)"
+                )
     finally:
         if proc:
             proc.terminate()

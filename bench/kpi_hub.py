@@ -3,23 +3,27 @@
     .venv/bin/python bench/kpi_hub.py [--tickets 250000] [--runs 3] [--seed 9] [--keep DIR]
 
 Inserts the tickets of bench/kpi_report.py's synthetic year (5 services, 12 desks, 250 days) into
-the tickets table of a migrated hub database (not timed), then times, each over the whole year:
+the tickets table of a migrated hub database (not timed), then times, each over the whole year,
+wall and CPU time (CPU of this process, of the CLI child, or of the hub process):
 
-- read: `hub.reports_repo.ticket_records` (SQL, parsing, local times into `TicketRecord`s) alone;
+- read: `hub.reports_repo.ticket_records` (SQL, parsing, local times into `TicketRecord`s) alone,
+  the old path, as a yardstick for the machine's load;
 - report (`load_kpis`, what the API and the CLI do before formatting), three ways: cold (a new
-  engine and no `<database>.kpi-days` file: every day read from the tickets table), kept days
-  from the file (a new engine, as a CLI run or a restarted hub), kept days in memory (the same
-  engine again, as a running hub);
-- API: `GET /api/v1/reports/kpis?format=json` and `format=csv` from a real hub (subprocess), its
-  first request cold (no file) timed apart;
-- CLI: `office360 report --format csv` as a new process (includes Python's start-up), without and
-  with the file of kept days.
+  engine and an empty `kpi_days` table: every day read from the tickets table, then stored),
+  kept days from `kpi_days` (a new engine, as a CLI run or a restarted hub), kept days in memory
+  (the same engine again, as a running hub);
+- API: `GET /api/v1/reports/kpis?format=json|csv` from a real hub (subprocess): its first request
+  right after it starts with the days kept, later requests, and the first request of a hub
+  started on an empty `kpi_days` (the first start after the upgrade: its warm-up runs then);
+- CLI: `office360 report --format csv` as a new process (includes Python's start-up), with the
+  days kept and with `kpi_days` empty.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
+from sqlalchemy import delete
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -39,8 +44,8 @@ from kpi_report import DESKS, SERVICES, synthesize  # noqa: E402
 
 from hub import tables  # noqa: E402
 from hub.db import make_engine, migrate  # noqa: E402
-from hub.reports_repo import load_kpis, read_engine, ticket_records  # noqa: E402
-from office360.core.kpi import KpiReport  # noqa: E402
+from hub.reports_repo import kpi_days, load_kpis, read_engine, ticket_records  # noqa: E402
+from office360.core.kpi import compute_kpis  # noqa: E402
 from tests.hubtools import free_port, make_token, wait_healthy  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Madrid")
@@ -108,20 +113,44 @@ def fill(url: str, total: int, seed: int) -> int:
     return len(rows)
 
 
-def timed(runs: int, work: Callable[[], object]) -> list[float]:
+Timing = tuple[float, float]  # (wall s, cpu s)
+
+
+def timed(runs: int, work: Callable[[], float | None]) -> list[Timing]:
+    """`work` returns the CPU seconds it measured elsewhere (a child, the hub), or None for ours."""
     out = []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        work()
-        out.append(time.perf_counter() - t0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        cpu = work()
+        wall = time.perf_counter() - t0
+        out.append((wall, time.process_time() - c0 if cpu is None else cpu))
     return out
 
 
-def line(name: str, timings: list[float]) -> str:
+def line(name: str, timings: list[Timing]) -> str:
+    walls, cpus = [w for w, _ in timings], [c for _, c in timings]
     return (
-        f"{name:<34} median {statistics.median(timings):.3f} s  best {min(timings):.3f} s  "
-        f"({', '.join(f'{t:.2f}' for t in timings)})"
+        f"{name:<44} wall median {statistics.median(walls):.3f} s best {min(walls):.3f} s | "
+        f"cpu median {statistics.median(cpus):.3f} s  ({', '.join(f'{w:.2f}' for w in walls)})"
     )
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def forget_kept_days(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(delete(kpi_days))
+    engine.dispose()
 
 
 def main() -> int:
@@ -140,7 +169,6 @@ def main() -> int:
     url = f"sqlite:///{folder / 'data' / 'office360.db'}"
     fresh = not (folder / "data" / "office360.db").exists()
     migrate(url)
-    (folder / "data" / "office360.db.kpi-days").unlink(missing_ok=True)
     t0 = time.perf_counter()
     if fresh:
         count = fill(url, args.tickets, args.seed)
@@ -148,81 +176,97 @@ def main() -> int:
     size = (folder / "data" / "office360.db").stat().st_size
     print(f"database: {size / 2**20:.0f} MiB at {folder}")
 
-    kept = folder / "data" / "office360.db.kpi-days"
     engine = read_engine(url)
     zones = {"centro": "Europe/Madrid"}
 
-    def read() -> object:
+    def read() -> None:
         with engine.connect() as conn:
-            return ticket_records(conn, zones, FIRST, LAST)
+            ticket_records(conn, zones, FIRST, LAST)
 
-    results = [line("read (SQL + TicketRecords)", timed(args.runs, read))]
+    results = [line("read, old path (SQL + TicketRecords)", timed(args.runs, read))]
     engine.dispose()
 
-    def report_with_new_engine(keep_file: bool) -> KpiReport:
-        if not keep_file:
-            kept.unlink(missing_ok=True)
+    def report_with_new_engine(keep: bool) -> None:
+        if not keep:
+            forget_kept_days(url)
         fresh_engine = read_engine(url)
         try:
-            return load_kpis(fresh_engine, zones, FIRST, LAST)
+            load_kpis(fresh_engine, zones, FIRST, LAST)
         finally:
             fresh_engine.dispose()
 
     results.append(
-        line("report cold (no kept days)", timed(args.runs, lambda: report_with_new_engine(False)))
+        line(
+            "report cold (kpi_days empty), stores them",
+            timed(args.runs, lambda: report_with_new_engine(False)),
+        )
     )
     results.append(
-        line("report, kept days from file", timed(args.runs, lambda: report_with_new_engine(True)))
+        line(
+            "report, kept days from kpi_days (new engine)",
+            timed(args.runs, lambda: report_with_new_engine(True)),
+        )
     )
     engine = read_engine(url)
     report = load_kpis(engine, zones, FIRST, LAST)
     office = report.group("office", "centro")
     assert office is not None and office.issued == args.tickets, office
+    with engine.connect() as conn:
+        assert report == compute_kpis(ticket_records(conn, zones, FIRST, LAST))  # same figures
     results.append(
         line(
-            "report, kept days in memory",
-            timed(args.runs, lambda: load_kpis(engine, zones, FIRST, LAST)),
+            "report, kept days in memory (same engine)",
+            timed(args.runs, lambda: load_kpis(engine, zones, FIRST, LAST) and None),
         )
     )
     engine.dispose()
-    kept.unlink(missing_ok=True)
 
     token = make_token(config, "manager")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = open(folder / "hub.log", "ab")  # noqa: SIM115 - closed below
-    hub = subprocess.Popen(
-        [sys.executable, "-m", "office360", "hub", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc=hub)
-        for fmt in ("json", "csv"):
 
-            def fetch(fmt: str = fmt) -> object:
-                r = requests.get(
-                    f"http://127.0.0.1:{port}/api/v1/reports/kpis",
-                    params={"from": FIRST.isoformat(), "to": LAST.isoformat(), "format": fmt},
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=60,
-                )
-                assert r.status_code == 200, r.text[:300]
-                return r.content
+    def api_runs(label: str, first_label: str, first_only: bool = False) -> None:
+        log = open(folder / "hub.log", "ab")  # noqa: SIM115 - closed below
+        hub = subprocess.Popen(
+            [sys.executable, "-m", "office360", "hub", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", proc=hub)
+            for fmt in ("json", "csv"):
 
-            if fmt == "json":
-                results.append(line("API GET /reports/kpis (json) first", timed(1, fetch)))
-            results.append(line(f"API GET /reports/kpis ({fmt})", timed(args.runs, fetch)))
-    finally:
-        hub.terminate()
-        hub.wait(10)
-        log.close()
+                def fetch(fmt: str = fmt) -> float:
+                    c0 = process_cpu(hub.pid)
+                    r = requests.get(
+                        f"http://127.0.0.1:{port}/api/v1/reports/kpis",
+                        params={"from": FIRST.isoformat(), "to": LAST.isoformat(), "format": fmt},
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=60,
+                    )
+                    assert r.status_code == 200, r.text[:300]
+                    return process_cpu(hub.pid) - c0
 
-    def cli(keep_file: bool) -> object:
-        if not keep_file:
-            kept.unlink(missing_ok=True)
-        return subprocess.run(
+                if fmt == "json":
+                    results.append(line(first_label, timed(1, fetch)))
+                    if first_only:
+                        return
+                results.append(line(f"{label} ({fmt})", timed(args.runs, fetch)))
+        finally:
+            hub.terminate()
+            hub.wait(10)
+            log.close()
+
+    api_runs("API, later requests", "API json, first request, days kept")
+    forget_kept_days(url)
+    api_runs("", "API json, first request, kpi_days empty", first_only=True)
+
+    def cli(keep: bool) -> float:
+        if not keep:
+            forget_kept_days(url)
+        c0 = children_cpu()
+        subprocess.run(
             [
                 *(sys.executable, "-m", "office360", "report", "--config", str(config)),
                 *("--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--format", "csv"),
@@ -231,9 +275,10 @@ def main() -> int:
             capture_output=True,
             cwd=ROOT,
         )
+        return children_cpu() - c0
 
-    results.append(line("CLI report (csv), no kept days", timed(args.runs, lambda: cli(False))))
-    results.append(line("CLI report (csv), kept days file", timed(args.runs, lambda: cli(True))))
+    results.append(line("CLI report (csv), kpi_days empty", timed(args.runs, lambda: cli(False))))
+    results.append(line("CLI report (csv), days kept", timed(args.runs, lambda: cli(True))))
     print(f"tickets: {office.issued:,}, groups: {len(report.groups)}")
     for text in results:
         print(text)

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,13 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from office360 import __version__, watchdog
 from office360.config import Settings
 
-from . import errors, privacy, repository
+from . import errors, privacy, reports_repo, repository
 from .api import appointments as appointments_api
-from .api import contacts, desks, events, pairing, queue, tickets, webhooks
+from .api import contacts, desks, events, offline, pairing, queue, tickets, webhooks
 from .api import reports as reports_api
 from .appointments_service import AppointmentService
 from .db import make_engine, migrate
 from .errors import error_response
+from .fastpath import FastPath
 from .outbox import Outbox
 from .outbox_worker import OutboxWorker
 from .services import Clock, HubService, utcnow
@@ -35,10 +38,17 @@ PURGE_EVERY_S = 3600
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utcnow, run_migrations: bool = True
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    run_migrations: bool = True,
+    worker: int = 0,
+    workers: int = 1,
 ) -> FastAPI:
+    """`worker` of `workers` processes (hub/workers.py); worker 0 also runs the once-per-hub jobs."""
     url = settings.hub.sqlalchemy_url()
     sqlite = url.startswith("sqlite")
+    shared_sqlite = sqlite and workers > 1
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +56,9 @@ def create_app(
             migrate(url)
         engine = make_engine(url)
         service = HubService(engine, settings, clock)
+        if shared_sqlite:
+            lock_path = url.removeprefix("sqlite:///") + ".lock"
+            service.write_lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         service.prepare()
         state = HubState(
             engine,
@@ -54,40 +67,66 @@ def create_app(
             inline=sqlite and settings.hub.sqlite_on_loop,
             tailed=not sqlite,
         )
+        sqlite_tailer = None
+        if shared_sqlite:  # several processes on one file: events travel through the file
+            from .replication import SqliteEventTailer
+
+            sqlite_tailer = SqliteEventTailer(url.removeprefix("sqlite:///"), state.broker)
+            state.publish = sqlite_tailer.published
         app.state.hub = state
         app.state.appointments = AppointmentService(service)
         app.state.appointments.prepare()
         app.state.outbox = Outbox(service, settings)  # notifications (hub/outbox_worker.py)
-        notifier = OutboxWorker(state, app.state.outbox, settings, app.state.appointments)
+        notifier = OutboxWorker(
+            state,
+            app.state.outbox,
+            settings,
+            app.state.appointments,
+            sender=not shared_sqlite or worker == 0,  # SQLite: claims are released at start
+        )
         await notifier.start()
         # Long-lived objects out of the collector's way: full collections stalled event fan-out.
         gc.collect()
         gc.freeze()
+        # KPI reports (issue 9): their own engine; office-days that are over kept in the background
+        app.state.report_engine = reports_repo.read_engine(url)
+        warm_stop = threading.Event()
+        if worker == 0:  # the others read what it stores in kpi_days
+            asyncio.get_running_loop().run_in_executor(
+                None, reports_repo.warm_quietly, app.state.report_engine, settings, warm_stop
+            )
         tailer = None
         if state.tailed:
             from .replication import EventTailer
 
             tailer = EventTailer(url, state.broker, asyncio.get_running_loop())
             await asyncio.get_running_loop().run_in_executor(None, tailer.start)
-        purger = asyncio.create_task(_purge_forever(state, settings))
+        primary = worker == 0
+        purger = asyncio.create_task(_purge_forever(state, settings)) if primary else None
         keepalive = asyncio.create_task(watchdog.asyncio_keepalive())
-        announcer = await _announce(settings) if settings.hub.announce else None
+        announcer = await _announce(settings) if settings.hub.announce and primary else None
         watchdog.ready(f"serving {', '.join(o.id for o in settings.offices)}")
         log.info("hub ready on %s (%s)", settings.hub.base_url(), url.split("://")[0])
         try:
             yield
         finally:
             watchdog.stopping()
+            warm_stop.set()
             keepalive.cancel()
-            purger.cancel()
+            if purger is not None:
+                purger.cancel()
             await notifier.stop()
             if announcer is not None:
                 await asyncio.get_running_loop().run_in_executor(None, announcer.close)
             if tailer is not None:
                 await asyncio.get_running_loop().run_in_executor(None, tailer.stop)
+            if sqlite_tailer is not None:
+                sqlite_tailer.close()
             state.broker.close_all()
             state.executor.shutdown(wait=True)
             service.close()
+            if service.write_lock is not None:
+                os.close(service.write_lock)
             engine.dispose()
 
     app = FastAPI(
@@ -100,7 +139,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (tickets, desks, queue, events, pairing, webhooks, contacts):
+    for module in (offline, tickets, desks, queue, events, pairing, webhooks, contacts):
         app.include_router(module.router)
     app.include_router(appointments_api.router)
     app.include_router(reports_api.router)  # results: KPIs, planner, feedback (issue 9)
@@ -113,6 +152,7 @@ def create_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
+    app.add_middleware(FastPath)  # plain ticket and desk requests skip FastAPI's machinery
     app.add_middleware(BodyLimit, max_bytes=settings.hub.max_body_bytes)
     return app
 

@@ -93,22 +93,22 @@ def run_hub(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .workers import Supervisor, uvicorn_config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
     print(
         f"office360 hub on {settings.hub.base_url()}  (API docs: {settings.hub.base_url()}/docs)",
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.hub.host,
-        port=settings.hub.port,
-        log_level=args.log_level if args.log_level != "info" else "warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
+    if settings.hub.workers > 1:
+        return Supervisor(settings, args.log_level, settings.hub.workers).run()
+    server = uvicorn.Server(
+        uvicorn_config(
+            create_app(settings), args.log_level, host=settings.hub.host, port=settings.hub.port
+        )
     )
-    return 0
+    server.run()
+    return 0 if server.started else 3
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +14,18 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from office360.core.errors import Conflict, DomainError, Invalid, NotFound
+
+log = logging.getLogger("office360.hub")
+
+# What the database drivers raise when the server is away or the disk refuses a write. The hot path
+# (hub/fastsql.py) runs statements on the DB-API cursor, so its errors arrive unwrapped.
+try:
+    from psycopg import OperationalError as _PostgresError
+except ImportError:  # SQLite-only install
+    _PostgresError = sqlite3.OperationalError  # type: ignore[misc, assignment]
+DATABASE_DOWN = (OperationalError, sqlite3.OperationalError, _PostgresError)
+_STORAGE_SIGNS = ("disk is full", "disk i/o error", "no space left", "could not extend file")
+_last_logged: dict[str, float] = {}
 
 STATUS_BY_CODE = {
     "unauthorized": 401,
@@ -22,6 +37,7 @@ STATUS_BY_CODE = {
     "invalid_json": 400,
     "unsupported_media_type": 415,
     "service_unavailable": 503,
+    "storage_full": 503,
     "pairing_code_unknown": 404,
     "pairing_code_taken": 409,
     "pairing_busy": 429,
@@ -69,9 +85,32 @@ def install(app: FastAPI) -> None:
         code = codes.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_req: Request, exc: OperationalError) -> JSONResponse:
-        message = "the database is unavailable; try again shortly"
-        if "disk" in str(exc.orig).lower() or "full" in str(exc.orig).lower():
-            message = "the hub's disk is full; nothing was stored"
-        return error_response(503, "service_unavailable", message)
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, _database_down)  # type: ignore[arg-type]
+
+
+async def _database_down(_req: Request, exc: Exception) -> JSONResponse:
+    """503, never a 500: `storage_full` when the disk refused a write (SQLITE_FULL, SQLITE_IOERR,
+    PostgreSQL's disk_full), else `service_unavailable`. Nothing of the request was stored."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    if any(sign in text for sign in _STORAGE_SIGNS) or getattr(orig, "sqlstate", "") == "53100":
+        _log_once_a_minute("storage_full", "the hub's disk refuses writes: %s", orig)
+        response = error_response(
+            503,
+            "storage_full",
+            "the hub cannot write to its disk (full or failing); nothing was stored",
+        )
+        response.headers["Retry-After"] = "30"  # space comes back by a person's hand, not soon
+        return response
+    _log_once_a_minute("service_unavailable", "the database is unavailable: %s", orig)
+    return error_response(
+        503, "service_unavailable", "the database is unavailable; try again shortly"
+    )
+
+
+def _log_once_a_minute(code: str, message: str, *args: object) -> None:
+    now = time.monotonic()
+    if now - _last_logged.get(code, -60.0) >= 60.0:
+        _last_logged[code] = now
+        log.error(message, *args)

@@ -55,9 +55,10 @@ class Fast:
 def db_time(conn: Connection, value: datetime | None) -> Any:
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        return value.replace(tzinfo=None).strftime(_SQLITE_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if conn.dialect.name == "sqlite":  # as _SQLITE_FORMAT, faster than strftime
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
 
 

@@ -76,8 +76,13 @@ class OutboxWorker:
         outbox: ob.Outbox,
         settings: Settings,
         appointments: AppointmentService | None = None,
+        *,
+        sender: bool = True,
     ) -> None:
+        """`sender`: this process claims and sends (one hub worker of several on SQLite; every
+        replica on PostgreSQL); the others only enqueue in their write transactions."""
         self.state = state
+        self.sender = sender
         self.outbox = outbox
         self.settings = settings
         self.config = settings.notifications
@@ -99,7 +104,10 @@ class OutboxWorker:
             if not self._wake.is_set():
                 loop.call_soon_threadsafe(self._wake.set)
 
-        await self.state.run(self._load, self.single_process)
+        await self.state.run(self._load, self.single_process and self.sender)
+        if not self.sender:
+            self._task = asyncio.create_task(self._refresh_forever(), name="outbox-subscriptions")
+            return
         self.outbox.wake = wake
         self._task = asyncio.create_task(self.run(), name="outbox")
 
@@ -138,6 +146,12 @@ class OutboxWorker:
         with self.state.service.transaction() as conn:
             ob.purge(conn, now - timedelta(days=self.config.retention_days))
             ob.purge_contacts(conn, now - timedelta(hours=self.config.contact_max_hours))
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SUBSCRIPTIONS_S)
+            with contextlib.suppress(Exception):
+                await self.state.run(self._refresh)
 
     # --- the loop -----------------------------------------------------------------------------
 

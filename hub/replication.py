@@ -87,3 +87,106 @@ class EventTailer:
             self.loop.call_soon_threadsafe(self.broker.publish, events)
             if len(rows) < 1000:
                 return
+
+
+class SqliteEventTailer:
+    """Events across hub worker processes on one SQLite file (`[hub] workers` > 1).
+
+    Writes take the file's write lock at BEGIN, so event ids commit in increasing order. The
+    worker that commits publishes its own events at once when they follow the last id it
+    published; otherwise, and for what the other workers commit, it reads the events table by id.
+    Other workers' commits are noticed by polling `PRAGMA data_version` (a counter SQLite bumps
+    when another connection commits: microseconds, no disk access) every `poll_s`, only while
+    this process has subscribers. Runs on the event loop, like the hub's SQLite work.
+    """
+
+    def __init__(self, path: str, broker: Broker, poll_s: float = 0.004) -> None:
+        import sqlite3
+
+        self.broker = broker
+        self.poll_s = poll_s
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.version = self._data_version()
+        self.last_id = self._max_id()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        broker.watcher = self.wake
+
+    def _data_version(self) -> int:
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _max_id(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def wake(self) -> None:
+        """The first subscriber arrived: start from the newest event (the subscriber reads what
+        came before from the database itself) and poll while anyone listens."""
+        if self._timer is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        try:
+            self.version = self._data_version()
+            self.last_id = max(self.last_id, self._max_id())
+        except Exception:  # older events may then come twice; subscribers skip ids they have
+            log.warning("event tailer could not read the newest event id", exc_info=True)
+        self._timer = self._loop.call_later(self.poll_s, self._tick)
+
+    def published(self, events: list[dict[str, Any]]) -> None:
+        """Events this process has just committed."""
+        if not events:
+            return
+        if not len(self.broker):
+            self.last_id = max(self.last_id, int(events[-1]["id"]))
+        elif int(events[0]["id"]) == self.last_id + 1:
+            self.last_id = int(events[-1]["id"])
+            self.broker.publish(events)
+        else:
+            try:
+                self.catch_up()
+            except Exception:  # the request has committed: never fail it; the next tick retries
+                log.warning("event tailer could not read the events", exc_info=True)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if not len(self.broker):
+            return  # nobody listens; wake() starts again from the newest event
+        try:
+            version = self._data_version()
+            if version != self.version:
+                self.version = version
+                self.catch_up()
+        except Exception:  # a locked or vanished file: try again on the next tick
+            log.warning("event tailer could not read the events", exc_info=True)
+        assert self._loop is not None
+        self._timer = self._loop.call_later(self.poll_s, self._tick)
+
+    def catch_up(self) -> None:
+        from .fastsql import from_db_time
+
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, office_id, type, at, payload FROM events WHERE id > ? "
+                "ORDER BY id LIMIT 1000",
+                (self.last_id,),
+            ).fetchall()
+            if not rows:
+                return
+            events = []
+            for r in rows:
+                at = from_db_time(r[3])
+                assert at is not None
+                events.append(
+                    {"id": r[0], "type": r[2], "office": r[1], "at": at.isoformat()}
+                    | json.loads(r[4])
+                )
+            self.last_id = int(rows[-1][0])
+            self.broker.publish(events)
+            if len(rows) < 1000:
+                return
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.conn.close()

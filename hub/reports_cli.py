@@ -14,8 +14,7 @@ from office360.cli import add_config_argument, settings_from
 from office360.core.errors import DomainError
 from office360.core.kpi import ServiceLevel
 
-from .api.reports import build_report, report_body
-from .reports_repo import read_engine
+from .reports_repo import build_report, read_engine, report_body
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    JSON,
     Connection,
     Row,
+    Table,
     and_,
     bindparam,
+    column,
     delete,
     func,
     insert,
     or_,
     select,
+    table,
     text,
     tuple_,
     update,
@@ -72,7 +78,6 @@ _TIME_COLUMNS = frozenset(
 _TICKET_INSERT = Fast(
     insert(t.tickets).values({c: bindparam(c) for c in TICKET_COLUMNS}).returning(_tk.id)
 )
-_TICKET_GET = select(t.tickets).where(_tk.id == bindparam("id"))
 _EVENT_INSERT = Fast(
     insert(t.events)
     .values(
@@ -99,7 +104,25 @@ _WAITING_IN = and_(
     _tk.office_id == bindparam("o"), _tk.status == WAITING, _tk.service_id == bindparam("svc")
 )
 _DUE = or_(_tk.slot_at.is_(None), _tk.slot_at <= bindparam("now"))
-_STATS_ONE = Fast(select(func.count(), func.min(_tk.fair_at)).where(_WAITING_IN, _DUE))
+# waiting_counts (migration 0360): waiting tickets with no slot, kept by triggers on tickets
+_counts = table("waiting_counts", column("office_id"), column("service_id"), column("waiting"))
+_PLAIN_WAITING = Fast(
+    select(_counts.c.waiting).where(
+        _counts.c.office_id == bindparam("o"), _counts.c.service_id == bindparam("svc")
+    )
+)
+# appointment tickets whose slot has come (few; SQLite must be told to use ix_tickets_special)
+_SLOTTED_WHERE = (
+    "office_id = :o AND service_id = :svc AND status = 'waiting' AND slot_at IS NOT NULL "
+    "AND slot_at <= :now"
+)
+_SLOTTED_DUE = {
+    "sqlite": Fast(
+        text(f"SELECT count(*) FROM tickets INDEXED BY ix_tickets_special WHERE {_SLOTTED_WHERE}")
+    ),
+    "postgresql": Fast(text(f"SELECT count(*) FROM tickets WHERE {_SLOTTED_WHERE}")),
+}
+_OLDEST_DUE = Fast(select(_tk.fair_at).where(_WAITING_IN, _DUE).order_by(_tk.fair_at).limit(1))
 _AHEAD_OF_PRIORITY = (
     select(func.count())
     .select_from(t.tickets)
@@ -132,10 +155,71 @@ _PLAIN_HEAD = (
 _DESKS_OF_OFFICE = (
     select(t.desks).where(t.desks.c.office_id == bindparam("o")).order_by(t.desks.c.id)
 )
-_DESK_GET = select(t.desks).where(
-    t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d")
-)
 _TOKEN_GET = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("h"))
+
+
+class FastRow(SimpleNamespace):
+    """A row read on the DB-API cursor, with the attribute access of SQLAlchemy's Row."""
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self.__dict__
+
+
+def _reader(table: Table) -> Callable[[Sequence[Any]], FastRow]:
+    """Turns a cursor row of `select(table)` into a FastRow, typed as SQLAlchemy would type it."""
+    names = [c.name for c in table.c]
+    times = frozenset(c.name for c in table.c if isinstance(c.type, t.UTCDateTime))
+    jsons = frozenset(c.name for c in table.c if isinstance(c.type, JSON))
+
+    def read(values: Sequence[Any]) -> FastRow:
+        row = dict(zip(names, values, strict=True))
+        for name in times:
+            row[name] = from_db_time(row[name])
+        for name in jsons:
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+        return FastRow(**row)
+
+    return read
+
+
+_read_ticket = _reader(t.tickets)
+_read_desk = _reader(t.desks)
+_TICKET_GET = Fast(select(t.tickets).where(_tk.id == bindparam("id")))
+_DESK_GET = Fast(
+    select(t.desks).where(t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d"))
+)
+_SPECIAL_FAST = Fast(_SPECIAL_OF_SERVICE)
+_PLAIN_HEAD_FAST = Fast(_PLAIN_HEAD)
+_RECENT_SERVICE = Fast(
+    select(_tk.started_at, _tk.finished_at)
+    .where(
+        _tk.office_id == bindparam("o"),
+        _tk.service_id == bindparam("svc"),
+        _tk.finished_at.isnot(None),
+        _tk.started_at.isnot(None),
+    )
+    .order_by(_tk.finished_at.desc())
+    .limit(bindparam("n"))
+)
+_TICKET_KEY = _tk.id == bindparam("id")
+_DESK_KEY = and_(t.desks.c.office_id == bindparam("o"), t.desks.c.id == bindparam("d"))
+_updates: dict[tuple[str, tuple[str, ...]], Fast] = {}
+_overtaken: dict[int, Fast] = {}
+
+
+def _update_of(table: Table, keys: tuple[str, ...], where: Any) -> Fast:
+    """UPDATE table SET <keys> WHERE <where>, built once per set of columns."""
+    found = _updates.get((table.name, keys))
+    if found is None:
+        found = _updates[(table.name, keys)] = Fast(
+            update(table).where(where).values({k: bindparam(f"v_{k}") for k in keys})
+        )
+    return found
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -215,12 +299,17 @@ def insert_ticket(conn: Connection, **values: Any) -> int:
     return int(row[0])
 
 
-def get_ticket(conn: Connection, ticket_id: int) -> Row[Any] | None:
-    return conn.execute(_TICKET_GET, {"id": ticket_id}).first()
+def get_ticket(conn: Connection, ticket_id: int) -> Any:
+    """The ticket (a FastRow: attributes as on a Row), or None."""
+    row = _TICKET_GET.one(conn, {"id": ticket_id})
+    return _read_ticket(row) if row is not None else None
 
 
 def update_ticket(conn: Connection, ticket_id: int, **values: Any) -> None:
-    conn.execute(update(t.tickets).where(t.tickets.c.id == ticket_id).values(**values))
+    keys = tuple(sorted(values))
+    statement = _update_of(t.tickets, keys, _TICKET_KEY)
+    params = {f"v_{k}": db_time(conn, v) if k in _TIME_COLUMNS else v for k, v in values.items()}
+    statement.execute(conn, {"id": ticket_id, **params}).close()
 
 
 def count_ahead_of_priority(
@@ -235,9 +324,12 @@ def service_stats(
     conn: Connection, office_id: str, service_id: str, now: datetime
 ) -> tuple[int, datetime | None]:
     """(waiting tickets whose turn can come now, the earliest fair time among them)."""
-    row = _STATS_ONE.one(conn, {"o": office_id, "svc": service_id, "now": db_time(conn, now)})
-    assert row is not None
-    return int(row[0]), from_db_time(row[1])
+    params = {"o": office_id, "svc": service_id, "now": db_time(conn, now)}
+    plain = _PLAIN_WAITING.one(conn, params)
+    slotted = _SLOTTED_DUE[conn.dialect.name].one(conn, params)
+    oldest = _OLDEST_DUE.one(conn, params)
+    waiting = (int(plain[0]) if plain else 0) + (int(slotted[0]) if slotted else 0)
+    return waiting, from_db_time(oldest[0]) if oldest else None
 
 
 def waiting_in_service(conn: Connection, office_id: str, service_id: str) -> list[QueuedTicket]:
@@ -261,11 +353,12 @@ def next_candidates(
     found: dict[int, QueuedTicket] = {}
     for service_id in service_ids:
         params = {"o": office_id, "svc": service_id}
-        for r in conn.execute(_SPECIAL_OF_SERVICE, params):
-            found[r.id] = _queued(r)
-        row = conn.execute(_PLAIN_HEAD, params).first()
-        if row:
-            found[row.id] = _queued(row)
+        cursor = _SPECIAL_FAST.execute(conn, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        head = _PLAIN_HEAD_FAST.one(conn, params)
+        for r in [*rows, head] if head else rows:
+            found[r[0]] = _queued_of(r)
     return list(found.values())
 
 
@@ -278,16 +371,24 @@ def mark_overtaken(
 ) -> list[int]:
     """Stamp the first time each waiting ticket with an earlier fair place is passed over."""
     c = t.tickets.c
-    cond = and_(
-        c.office_id == office_id,
-        c.status == WAITING,
-        c.service_id.in_(service_ids),
-        c.overtaken_at.is_(None),
-        c.id != chosen.id,
-        tuple_(c.fair_at, c.id) < tuple_(chosen.fair_at, chosen.id),
-        or_(c.slot_at.is_(None), c.slot_at <= chosen.fair_at),
-    )
-    ids = [r.id for r in conn.execute(select(c.id).where(cond))]
+    query = _overtaken.get(len(service_ids))
+    if query is None:
+        query = _overtaken[len(service_ids)] = Fast(
+            select(c.id).where(
+                c.office_id == bindparam("o"),
+                c.status == WAITING,
+                c.service_id.in_([bindparam(f"s{i}") for i in range(len(service_ids))]),
+                c.overtaken_at.is_(None),
+                c.id != bindparam("cid"),
+                tuple_(c.fair_at, c.id) < tuple_(bindparam("fair"), bindparam("cid")),
+                or_(c.slot_at.is_(None), c.slot_at <= bindparam("fair")),
+            )
+        )
+    params = {"o": office_id, "cid": chosen.id, "fair": db_time(conn, chosen.issued_at)}
+    params.update({f"s{i}": s for i, s in enumerate(service_ids)})
+    cursor = query.execute(conn, params)
+    ids = [r[0] for r in cursor.fetchall()]
+    cursor.close()
     if ids:
         conn.execute(update(t.tickets).where(c.id.in_(ids)).values(overtaken_at=now))
     return ids
@@ -303,19 +404,29 @@ def queue_stats(
 def recent_service_seconds(
     conn: Connection, office_id: str, service_id: str, limit: int
 ) -> list[float]:
-    c = t.tickets.c
-    rows = conn.execute(
-        select(c.started_at, c.finished_at)
-        .where(
-            c.office_id == office_id,
-            c.service_id == service_id,
-            c.finished_at.isnot(None),
-            c.started_at.isnot(None),
-        )
-        .order_by(c.finished_at.desc())
-        .limit(limit)
+    cursor = _RECENT_SERVICE.execute(conn, {"o": office_id, "svc": service_id, "n": limit})
+    rows = cursor.fetchall()
+    cursor.close()
+    seconds = []
+    for started, finished in rows:
+        end, start = from_db_time(finished), from_db_time(started)
+        assert end is not None and start is not None
+        seconds.append((end - start).total_seconds())
+    return seconds
+
+
+def _queued_of(r: Sequence[Any]) -> QueuedTicket:
+    """From a cursor row of _QUEUED_COLS."""
+    fair = from_db_time(r[2])
+    assert fair is not None
+    return QueuedTicket(
+        id=r[0],
+        service_id=r[1],
+        issued_at=fair,
+        priority=r[3],
+        slot_at=from_db_time(r[4]),
+        overtaken_at=from_db_time(r[5]),
     )
-    return [(r.finished_at - r.started_at).total_seconds() for r in rows]
 
 
 def _queued(r: Any) -> QueuedTicket:
@@ -332,8 +443,10 @@ def _queued(r: Any) -> QueuedTicket:
 # --- desks -----------------------------------------------------------------------------------
 
 
-def get_desk(conn: Connection, office_id: str, desk_id: str) -> Row[Any] | None:
-    return conn.execute(_DESK_GET, {"o": office_id, "d": desk_id}).first()
+def get_desk(conn: Connection, office_id: str, desk_id: str) -> Any:
+    """The desk (a FastRow: attributes as on a Row), or None."""
+    row = _DESK_GET.one(conn, {"o": office_id, "d": desk_id})
+    return _read_desk(row) if row is not None else None
 
 
 def list_desks(conn: Connection, office_id: str) -> list[Row[Any]]:
@@ -341,6 +454,12 @@ def list_desks(conn: Connection, office_id: str) -> list[Row[Any]]:
 
 
 def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -> None:
+    if "services" not in values:  # no JSON to encode: the cursor's way
+        keys = tuple(sorted(values))
+        params = {f"v_{k}": db_time(conn, v) if k == "updated_at" else v for k, v in values.items()}
+        statement = _update_of(t.desks, keys, _DESK_KEY)
+        statement.execute(conn, {"o": office_id, "d": desk_id, **params}).close()
+        return
     conn.execute(
         update(t.desks)
         .where(t.desks.c.office_id == office_id, t.desks.c.id == desk_id)
@@ -354,7 +473,8 @@ def update_desk(conn: Connection, office_id: str, desk_id: str, **values: Any) -
 def insert_event(
     conn: Connection, office_id: str, type_: str, at: datetime, payload: dict[str, Any]
 ) -> int:
-    params = {"o": office_id, "k": type_, "at": db_time(conn, at), "p": json.dumps(payload)}
+    data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+    params = {"o": office_id, "k": type_, "at": db_time(conn, at), "p": data}
     row = _EVENT_INSERT.one(conn, params)
     assert row is not None
     return int(row[0])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Row
 
 from office360.config import OfficeSettings, Settings
@@ -26,6 +29,7 @@ from office360.core.policy import QueuePolicy, choose_next, position
 
 from . import repository as repo
 from .auth import CAN_ACT_ANY_DESK, CAN_ISSUE, Principal, status_token
+from .offline_repo import skip_offline_range
 from .replication import NOTIFY_SQL
 
 Clock = Callable[[], datetime]
@@ -56,13 +60,26 @@ class HubService:
             max_overtake=timedelta(minutes=settings.queue.max_overtake_minutes)
         )
         self.secret = b""
+        # Numbers kept for kiosks' offline blocks (hub/offline_repo.py); never reached when off.
+        self._offline_from = settings.queue.offline_numbers_from or 2**62
         # hub/outbox.py installs its hook here only while a webhook, SMS or e-mail is configured.
         self.notify: Callable[[Connection, dict[str, Any]], None] | None = None
         self._mean_cache: dict[tuple[str, str], tuple[float, float]] = {}
         self._desk_cache: dict[str, tuple[float, dict[str, int]]] = {}
         self._local = threading.local()
+        self.write_lock: int | None = None
+        """SQLite with several worker processes: a lock file's descriptor, taken with flock() around
+        each write transaction. Waiters wake the moment it is released, where SQLite's own busy
+        handler sleeps 1, 2, 5, 10 ... ms between tries."""
         self._connections: list[Connection] = []
         self._connections_lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self.pg_tickets: Any = None
+        """PostgreSQL: hub/pg_tickets.py, plain tickets in two round trips (the fast path's)."""
+        if engine.dialect.name == "postgresql":
+            from .pg_tickets import PgTickets
+
+            self.pg_tickets = PgTickets(self)
 
     # --- connections -------------------------------------------------------------------------
 
@@ -74,18 +91,63 @@ class HubService:
         SQLite: event ids then commit in increasing order (a subscriber resuming after id N
         misses nothing) and two desks never claim the same ticket.
         """
+        batch: Connection | None = getattr(self._local, "batch", None)
+        if batch is not None:  # inside run_batch: its transaction, this work's savepoint
+            yield batch
+            return
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
+        if write and self.write_lock is not None:
+            fcntl.flock(self.write_lock, fcntl.LOCK_EX)
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                fcntl.flock(self.write_lock, fcntl.LOCK_UN)
+            return
         with conn.begin():
             if write and self.engine.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
             yield conn
 
+    def run_batch(
+        self, items: list[tuple[Callable[..., Outcome], tuple[Any, ...]]]
+    ) -> list[Outcome | Exception]:
+        """Several writes in one transaction and one commit (group commit), each in a savepoint.
+        Returns each one's outcome or exception once the whole has committed."""
+        results: list[Outcome | Exception] = []
+        with self.transaction() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._local.batch = conn
+            try:
+                for fn, args in items:
+                    cursor.execute("SAVEPOINT batched")
+                    try:
+                        results.append(fn(*args))
+                    except Exception as exc:
+                        cursor.execute("ROLLBACK TO batched")
+                        results.append(exc)
+                    cursor.execute("RELEASE batched")
+            finally:
+                self._local.batch = None
+                cursor.close()
+        return results
+
+    def writer(self) -> ThreadPoolExecutor:
+        """One thread for the writes of hub/state.py on a server database; close() ends it."""
+        with self._connections_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+            return self._writer
+
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         with self._connections_lock:
             for conn in self._connections:
                 with contextlib.suppress(Exception):
@@ -200,7 +262,9 @@ class HubService:
                     idem_key,
                     request_hash,
                     status,
-                    json.dumps(body) if body is not None else "",
+                    orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
+                    if body is not None
+                    else "",
                     self.clock(),
                 )
         return Outcome(status, body, events)
@@ -237,6 +301,8 @@ class HubService:
         now = self.clock()
         day = local_day(now, office.timezone).isoformat()
         seq = repo.next_sequence(conn, office.id, service.prefix, day)
+        if seq >= self._offline_from:
+            seq = skip_offline_range(conn, office.id, service.prefix, day, seq, self._offline_from)
         waiting, oldest = repo.service_stats(conn, office.id, service.id, now)
         if priority is None:
             ahead = waiting

@@ -28,9 +28,20 @@ class HubState:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="db")
     )
 
+    writer: ThreadPoolExecutor | None = None
+    """The thread of writes on a server database (not SQLite), made at its first use: they commit
+    one at a time (the advisory lock, HubService.transaction); on several threads the lock's holder
+    also waited for the GIL between its round trips while the others waited for the lock."""
     inline: bool = False
     tailed: bool = False
     """PostgreSQL: events reach the broker through the EventTailer (in id order across replicas)."""
+    publish: Callable[[list[dict[str, Any]]], None] | None = None
+    """Where committed events go (default: the broker; SQLite workers: the SqliteEventTailer)."""
+    _grouped: list[tuple[Any, asyncio.Future[Outcome]]] = field(default_factory=list, repr=False)
+    _grouping: asyncio.Task[None] | None = field(default=None, repr=False)
+    _batch: list[tuple[Callable[..., Outcome], tuple[Any, ...], asyncio.Future[Outcome]]] = field(
+        default_factory=list, repr=False
+    )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Database work: on the loop itself when it is an SQLite file (sub-millisecond, and one
@@ -40,11 +51,96 @@ class HubState:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def write(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
-        outcome = await self.run(fn, *args)
-        if not self.tailed:
+        if self.engine.dialect.name == "postgresql":  # on the writer, between ticket groups
+            outcome = await asyncio.get_running_loop().run_in_executor(self._writer(), fn, *args)
+        else:
+            outcome = await self.run(fn, *args)
+        if not self.tailed and outcome.events:
             # Published only now: the transaction has committed.
-            self.broker.publish(outcome.events)
+            (self.publish or self.broker.publish)(outcome.events)
         return outcome
+
+    async def write_grouped(
+        self, many: Callable[[list[Any]], list[Outcome | Exception]], item: Any
+    ) -> Outcome:
+        """Group commit on a server database: `many` writes the items that arrived while the
+        previous group was being written, in one transaction (hub/pg_tickets.py), on a thread of
+        its own; the first item of a quiet moment goes alone, at once."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Outcome] = loop.create_future()
+        self._grouped.append((item, done))
+        if self._grouping is None:
+            self._grouping = loop.create_task(self._write_groups(many))
+        return await done
+
+    def _writer(self) -> ThreadPoolExecutor:
+        """The thread of writes on a server database (HubService.writer())."""
+        if self.writer is None:
+            self.writer = self.service.writer()
+        return self.writer
+
+    async def _write_groups(self, many: Callable[[list[Any]], list[Outcome | Exception]]) -> None:
+        writer = self._writer()
+        loop = asyncio.get_running_loop()
+        try:
+            while self._grouped:
+                group, self._grouped = self._grouped, []
+                items = [item for item, _ in group]
+                try:
+                    results = await loop.run_in_executor(writer, many, items)
+                except Exception as exc:
+                    results = [exc] * len(group)
+                events = [e for r in results if not isinstance(r, Exception) for e in r.events]
+                if events and not self.tailed:
+                    (self.publish or self.broker.publish)(events)
+                for (_, done), result in zip(group, results, strict=True):
+                    if done.cancelled():
+                        continue
+                    if isinstance(result, Exception):
+                        done.set_exception(result)
+                    else:
+                        done.set_result(result)
+        finally:
+            self._grouping = None
+
+    async def write_batched(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
+        """write(), with group commit on SQLite: writes that arrive in the same turn of the event
+        loop share one transaction, each in its own savepoint (one that fails leaves the others
+        alone), and one commit. For use cases that do all their database work through
+        HubService.transaction(). (On PostgreSQL, where every statement is a round trip to the
+        server, grouping measured no better: see docs/benchmarks.md.)"""
+        if not self.inline:
+            return await self.write(fn, *args)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Outcome] = loop.create_future()
+        self._batch.append((fn, args, done))
+        if len(self._batch) == 1:
+            loop.call_soon(self._flush)
+        return await done
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        try:
+            results = self.service.run_batch([(fn, args) for fn, args, _ in batch])
+        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
+            results = [exc] * len(batch)
+        self._settle(batch, results)
+
+    def _settle(
+        self,
+        batch: list[tuple[Callable[..., Outcome], tuple[Any, ...], asyncio.Future[Outcome]]],
+        results: list[Outcome | Exception],
+    ) -> None:
+        events = [e for r in results if isinstance(r, Outcome) for e in r.events]
+        if events and not self.tailed:
+            (self.publish or self.broker.publish)(events)  # in id order, after the commit
+        for (_, _, done), result in zip(batch, results, strict=True):
+            if done.cancelled():
+                continue
+            if isinstance(result, BaseException):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
 
     async def principal(self, token: str) -> Principal | None:
         token_hash = hash_token(token)

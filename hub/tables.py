@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -352,3 +353,55 @@ feedback = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_feedback_office", "office_id", "created_at"),
 )
+
+# --- kiosk offline mode (hub/offline_repo.py) ---------------------------------------------------
+
+# Numbers reserved from an office's daily counter for one kiosk (its token), to issue while the
+# hub is unreachable: first..last of prefix on the office's local day.
+offline_blocks = Table(
+    "offline_blocks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_id", Integer, nullable=False),
+    Column("office_id", String(40), nullable=False),
+    Column("prefix", String(2), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_offline_blocks_device", "token_id", "office_id", "day", "prefix"),
+)
+
+# Each ticket a kiosk issued offline and sent later, once per (token, local id): a resend is
+# answered with the stored ticket instead of a second one.
+offline_tickets = Table(
+    "offline_tickets",
+    metadata,
+    Column("token_id", Integer, primary_key=True),
+    Column("local_id", String(64), primary_key=True),
+    Column("ticket_id", BigId, nullable=False),
+    Column("block_id", BigId, nullable=False),
+    Column("number", String(12), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_offline_tickets_block", "block_id"),
+)
+
+kpi_days = Table(
+    "kpi_days",
+    metadata,
+    Column("office_id", String(40), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("zone", String(64), nullable=False),
+    Column("format", Integer, nullable=False),
+    Column("tickets", Integer, nullable=False),
+    Column("last_id", BigId, nullable=False),
+    Column("cells", Text, nullable=False),
+    Column("measures", LargeBinary, nullable=False),
+    Column("stored_at", UTCDateTime, nullable=False),
+)
+"""The collected tickets (`pack_days`) of each office-day that is over, so a report of a year
+reads a row a day, not every ticket: counts per service, desk, hour, channel and status, and the
+durations of each cell (no ticket id, number or personal data). `tickets` and `last_id` are the
+day's fingerprint when it was collected (see `_fingerprints`); a row whose fingerprint no longer
+matches the tickets table is not used."""

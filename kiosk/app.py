@@ -46,7 +46,10 @@ from .memory import map_large_blocks, release_free_memory
 from .worker import Worker
 
 if TYPE_CHECKING:
+    from office360.pairing_client import PairingClient
+
     from .backend import Backend
+    from .pairing import PairingStage
     from .scanner import FrameSource
 
 from .screens.base import Context, KioskScreen
@@ -91,8 +94,11 @@ class KioskApp(App):
         source_spec: str | None = None,
         source_factory: Callable[[], FrameSource | None] | None = None,
         printer_url: str | None = None,
+        pairing: PairingClient | None = None,
         **kwargs: Any,
     ) -> None:
+        """With no token in [device] (or given `pairing`), the kiosk first shows a pairing code
+        until a technician approves it (kiosk/pairing.py), then starts as usual."""
         self.settings = settings
         self.kiosk = settings.kiosk
         self.office = office
@@ -135,6 +141,11 @@ class KioskApp(App):
         self._beep: Any = None
         self._health_running = threading.Event()
         self._watchdog = LoopWatchdog()
+        self.pairing: PairingStage | None = None
+        if pairing is not None or not settings.device.resolved_token():
+            from .pairing import PairingStage, kiosk_pairing_client
+
+            self.pairing = PairingStage(self, pairing or kiosk_pairing_client(settings, hub_url))
 
     def _metric_options(self) -> dict[str, Any]:
         return {"text_scale": self.kiosk.text_scale, "low_reach": self.kiosk.low_reach}
@@ -158,6 +169,8 @@ class KioskApp(App):
         )
         Window.clearcolor = self.theme.background
         self.render()
+        if self.pairing is not None:
+            self.pairing.build(manager)
         return manager
 
     def on_start(self) -> None:
@@ -167,8 +180,24 @@ class KioskApp(App):
         Clock.schedule_interval(lambda _dt: self._watchdog.beat(), 1)
         Clock.schedule_interval(self._release_memory, MEMORY_TRIM_S)
         self._watchdog.start()
+        if self.pairing is None:
+            self._serve()
+        else:
+            self.pairing.start()
+            ready("kiosk pairing")  # up and showing its code; serving waits for the token
+
+    def _serve(self) -> None:
         self.apply(self.flow.start())
         threading.Thread(target=self._bring_up, name="kiosk-bring-up", daemon=True).start()
+
+    def _paired(self, token: str) -> None:
+        """The technician approved the code and the token is stored: start, without a restart."""
+        device = self.settings.device.model_copy(update={"token": token})
+        self.settings = self.settings.model_copy(update={"device": device})
+        self.pairing = None
+        self._shown = None
+        self.render()
+        self._serve()
 
     def _bring_up(self) -> None:
         from .backend import bring_up
@@ -204,6 +233,8 @@ class KioskApp(App):
         ready("kiosk ready")
 
     def on_stop(self) -> None:
+        if self.pairing is not None:
+            self.pairing.stop()
         self._watchdog.stop()
         self.worker.stop()
         if self.backend is not None:
@@ -276,8 +307,14 @@ class KioskApp(App):
                 self.flow.printer_status(payload)
             elif kind == "hub_lost":
                 self.apply(self.flow.hub_lost())
+            elif kind == "offline":  # kiosk/offline: numbers left, hub away
+                self.apply(self.flow.offline_state(*payload))
             elif kind == "backend":
                 self._backend_ready(*payload)
+            elif kind == "pairing" and self.pairing is not None:
+                self.pairing.changed(*payload)
+            elif kind == "paired":
+                self._paired(payload)
         self.render()
 
     def _on_code(self, code: str) -> None:
@@ -287,6 +324,8 @@ class KioskApp(App):
     def _on_result(self, result: Any) -> None:
         method = getattr(self.flow, result.method)
         self.apply(method(*result.args) or [])
+        if result.method == "print_failed":
+            self._report_health()  # the hub hears of it now, not at the next interval
 
     # --- carrying out the flow's commands ------------------------------------------------------
 
@@ -332,7 +371,7 @@ class KioskApp(App):
         if self.backend is not None:
             self.backend.gate.paused = view.screen not in ACCEPTS_CODES
         key = (view, ",".join(s.id for s in self.flow.services))
-        if self.manager is None or self._shown == key:
+        if self.manager is None or self._shown == key or self.pairing is not None:
             return
         # A check-in or ticket usually takes a fraction of a second (the beep has already said
         # the code was read): show "one moment" only if it takes longer, rather than flash it,
@@ -391,6 +430,7 @@ class KioskApp(App):
             "office": self.office.id,
             "screen": self.flow.view.screen.value,
             "frames": self.frame_count(),
+            "print_problem": self.backend.effects.print_problem,
         }
         threading.Thread(
             target=self._health_job, args=(camera, details), name="kiosk-health", daemon=True

@@ -9,6 +9,7 @@ the UI thread.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from .effects import Effects
     from .gate import DecodeGate
+    from .offline.sync import OfflineSync
     from .scanner import Deduper, FrameSource, Scanner, SerialScanner, WedgeAccumulator
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,20 @@ class Backend:
     serial: SerialScanner | None
     wedge: WedgeAccumulator | None
     wedge_dedupe: Deduper
+    offline: OfflineSync | None = None
 
     def start(self) -> None:
+        if self.offline is not None:
+            self.offline.start()
         if self.scanner is not None:
             self.scanner.start()
         if self.serial is not None:
             self.serial.start()
 
     def stop(self) -> None:
+        if self.offline is not None:
+            self.offline.stop()
+            self.offline.spool.close()
         if self.scanner is not None:
             self.scanner.stop()
         if self.serial is not None:
@@ -89,6 +97,7 @@ def bring_up(
         hub_url, token, office=office.id, timeout_s=device.timeout_s, retries=0
     )
     printer = open_kiosk_printer(settings.printer, printer_url)
+    offline = _offline_sync(settings, office, hub_url, token, post)
     effects = Effects(
         client,
         printer,
@@ -97,6 +106,7 @@ def bring_up(
         timezone=office.timezone,
         public_keys=settings.appointments.public_keys,
         only_services=options.services,
+        offline=offline.mode if offline is not None else None,
     )
     gate = DecodeGate(max_fps=options.decode_fps, fallback_every=options.fallback_every)
     try:
@@ -128,4 +138,46 @@ def bring_up(
         serial=serial,
         wedge=WedgeAccumulator() if options.wedge_scanner else None,
         wedge_dedupe=Deduper(options.dedupe_s),
+        offline=offline,
+    )
+
+
+def _offline_sync(
+    settings: Settings, office: OfficeSettings, hub_url: str, token: str, post: Post
+) -> OfflineSync | None:
+    """The offline spool and its sync thread ([kiosk] offline); None when off or unusable."""
+    from datetime import UTC, datetime
+
+    from office360.client import HubClient
+
+    from .offline.mode import OfflineMode, ServiceInfo
+    from .offline.spool import Spool
+    from .offline.sync import OfflineSync, parse_hhmm
+
+    options = settings.kiosk
+    if not options.offline or not token:
+        return None
+    path = settings.device.state_dir / "kiosk-offline.sqlite3"
+    try:
+        spool = Spool(path, token)
+    except (OSError, sqlite3.Error) as exc:
+        log.error("offline mode off: the spool %s cannot be opened: %s", path, exc)
+        return None
+    mode = OfflineMode(
+        spool,
+        {s.id: ServiceInfo(s.prefix, dict(s.names)) for s in office.services},
+        office.timezone,
+        now=lambda: datetime.now(UTC),
+        on_state=lambda ready, down: post("offline", (ready, down)),
+    )
+    client = HubClient(
+        hub_url, token, office=office.id, timeout_s=settings.device.timeout_s, retries=0
+    )
+    return OfflineSync(
+        client,
+        mode,
+        block_size=options.offline_block_size,
+        refresh_s=options.offline_refresh_s,
+        retry_max_s=options.retry_max_s,
+        next_day_from=parse_hhmm(options.offline_next_day_from),
     )

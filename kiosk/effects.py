@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from office360 import qrtoken
@@ -19,6 +19,9 @@ from printer import PrinterError, TicketData
 from printer.escpos_backend import TicketPrinter
 
 from .flow import CheckIn, IssueTicket, LoadServices, PrintTicket, services_from_json
+
+if TYPE_CHECKING:
+    from .offline.mode import OfflineMode
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class Effects:
         public_keys: Sequence[str] = (),
         only_services: Sequence[str] = (),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        offline: OfflineMode | None = None,
     ) -> None:
         self.client = client
         self.printer = printer
@@ -54,6 +58,10 @@ class Effects:
             log.error("[appointments] public_keys unusable, codes go to the hub: %s", exc)
         self.only_services = tuple(only_services)
         self.now = now
+        self.print_problem: str | None = None
+        """Why the last ticket did not print (None once one has): a printer that dropped the
+        connection mid-ticket answers "ok" to the next status query, so the health report says it."""
+        self.offline = offline  # issues from reserved numbers while the hub is unreachable
 
     def run(self, command: object) -> Result | None:
         if isinstance(command, IssueTicket):
@@ -67,6 +75,8 @@ class Effects:
         raise TypeError(f"not a command for the worker: {command!r}")
 
     def issue(self, command: IssueTicket) -> Result:
+        if self.offline is not None and self.offline.hub_known_down():
+            return self.issue_offline(command.key, command.service, command.priority, command.lang)
         try:
             ticket = self.client.issue_ticket(
                 command.service,
@@ -77,21 +87,52 @@ class Effects:
             )
         except HubError as exc:
             log.info("issue ticket: %s", exc)
+            if exc.code == "hub_unreachable" and self.offline is not None:
+                self.offline.hub_unreachable()
+                return self.issue_offline(
+                    command.key, command.service, command.priority, command.lang
+                )
             return Result("request_failed", (command.key, exc.code))
         return Result("ticket_received", (command.key, ticket))
 
+    def issue_offline(
+        self, key: str, service: str, priority: str | None, lang: str, code: str | None = None
+    ) -> Result:
+        """A number from the kiosk's reserved blocks, spooled for the hub (kiosk/offline)."""
+        from .offline.mode import OFFLINE_REASON
+
+        assert self.offline is not None
+        channel = "appointment" if code else "walk_in"
+        ticket = self.offline.issue(
+            service, priority, lang, local_id=key, channel=channel, appointment_code=code
+        )
+        if ticket is None:  # no number left: the "temporarily unavailable" screen
+            return Result("request_failed", (key, "hub_unreachable"))
+        return Result("ticket_received", (key, ticket, OFFLINE_REASON))
+
     def check_in(self, command: CheckIn) -> Result:
+        claims = None
         if self.keys:  # refuse forged or foreign codes here, even while the hub is away
             try:
-                qrtoken.verify(command.code, self.keys, self.now(), office=self.office_id)
+                claims = qrtoken.verify(command.code, self.keys, self.now(), office=self.office_id)
             except qrtoken.TokenError as exc:
                 return Result("request_failed", (command.key, exc.code, self.slot_day(command)))
         elif not command.code.startswith(qrtoken.SCHEME):
             return Result("request_failed", (command.key, qrtoken.QR_MALFORMED))
+        # Offline, only a code verified here gets a number; the hub checks the appointment in
+        # when the spool reaches it.
+        offline = self.offline if claims is not None else None
+        if offline is not None and claims is not None and offline.hub_known_down():
+            return self.issue_offline(command.key, claims.service, None, command.lang, command.code)
         try:
             answer = self.client.checkin(command.code, command.lang, idempotency_key=command.key)
         except HubError as exc:
             log.info("check-in: %s", exc)
+            if exc.code == "hub_unreachable" and offline is not None and claims is not None:
+                offline.hub_unreachable()
+                return self.issue_offline(
+                    command.key, claims.service, None, command.lang, command.code
+                )
             return Result("request_failed", (command.key, exc.code, self.slot_day(command)))
         ticket = answer.get("ticket") if isinstance(answer, dict) else None
         if not isinstance(ticket, dict):
@@ -115,10 +156,13 @@ class Effects:
             self.printer.print_ticket(data)
         except PrinterError as exc:
             log.warning("printing %s: %s", command.ticket.get("number"), exc)
+            self.print_problem = exc.code
             return Result("print_failed", (command.key, exc.code))
         except Exception:  # never leave the citizen waiting on a printer bug
             log.exception("printing %s failed", command.ticket.get("number"))
+            self.print_problem = "printer_error"
             return Result("print_failed", (command.key, "printer_error"))
+        self.print_problem = None
         return Result("printed", (command.key,))
 
     def ticket_data(self, command: PrintTicket) -> TicketData:
@@ -141,7 +185,7 @@ class Effects:
             estimated_wait_s=ticket.get("estimated_wait_s"),
             priority=ticket.get("priority") or command.priority,
             status_url=str(ticket.get("status_url", "")),
-            footer=None,
+            footer=_offline_note(command.lang) if ticket.get("offline") else None,
         )
 
     def load_services(self) -> Result:
@@ -155,3 +199,9 @@ class Effects:
         if self.printer is None:
             return "offline"
         return self.printer.status().value
+
+
+def _offline_note(lang: str) -> str:
+    from .offline.mode import printed_note
+
+    return printed_note(lang)

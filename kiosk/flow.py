@@ -120,6 +120,8 @@ class View:
     camera_ok: bool = True
     retry_in_s: float | None = None
     attempts: int = 0
+    offline: bool = False
+    """The hub is unreachable and the kiosk issues from its reserved numbers (a small mark)."""
 
 
 # --- commands for the app ----------------------------------------------------------------------
@@ -282,6 +284,9 @@ CHECK_IN_NOTES: dict[str, str] = {
         "Your appointment time has passed, so you have a number without appointment."
     ),
     "appointment_replayed": N_("This appointment was already checked in: here is its number."),
+    "offline_ticket": N_(
+        "This kiosk cannot reach the office system right now, but your number is valid."
+    ),
 }
 
 PRINTER_PROBLEMS: dict[str, str] = {
@@ -374,6 +379,8 @@ class KioskFlow:
         self.pending: str | None = None
         self._last_activity = clock()
         self._retry_delay = 0.0
+        self.offline_ready = False
+        """Numbers reserved for offline use are left (kiosk/offline): no "unavailable" screen."""
 
     # --- start-up and the hub ------------------------------------------------------------------
 
@@ -390,14 +397,24 @@ class KioskFlow:
 
     def services_failed(self, code: str) -> list[Command]:
         """The hub could not be asked for its services (startup, a retry while unavailable)."""
-        if code != "hub_unreachable":
-            return []  # the hub answered: keep the services known from the configuration
+        if code != "hub_unreachable" or self.offline_ready:
+            return []  # the hub answered, or numbers can be issued offline: keep going
         return self._unavailable()
 
     def hub_lost(self) -> list[Command]:
         """A background report found the hub gone: say so now unless a citizen is mid-way."""
-        if self.view.screen is Screen.START:
+        if self.view.screen is Screen.START and not self.offline_ready:
             return self._unavailable()
+        return []
+
+    def offline_state(self, ready: bool, hub_down: bool) -> list[Command]:
+        """From the offline sync: whether reserved numbers are left, and whether the hub is
+        unreachable. With numbers left the kiosk leaves the "unavailable" screen."""
+        self.offline_ready = ready
+        if ready and self.view.screen is Screen.UNAVAILABLE:
+            self._reset()
+        if self.view.offline != (hub_down and ready):
+            self.view = replace(self.view, offline=hub_down and ready)
         return []
 
     def _unavailable(self) -> list[Command]:
@@ -612,13 +629,17 @@ class KioskFlow:
         return [IssueTicket(key, self.view.service, priority, self.view.lang)]
 
     def _fresh(self, screen: Screen) -> View:
-        return View(screen, self.view.lang, camera_ok=self.view.camera_ok)
+        return View(
+            screen, self.view.lang, camera_ok=self.view.camera_ok, offline=self.view.offline
+        )
 
     def _reset(self, *, keep_lang: bool = False) -> None:
         """Back to the start screen, forgetting the citizen's choices, ticket and language."""
         lang = self.view.lang if keep_lang else self.config.languages[0]
         self.pending = None
-        self.view = View(Screen.START, lang, camera_ok=self.view.camera_ok)
+        self.view = View(
+            Screen.START, lang, camera_ok=self.view.camera_ok, offline=self.view.offline
+        )
         self.touched()
 
 

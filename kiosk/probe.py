@@ -4,7 +4,8 @@
 
 stdout, one JSON object a line: {"event": "ready"}, {"event": "first_frame", "t"} (t is
 time.monotonic(), comparable across processes on Linux), {"event": "view", ...} on every view
-shown, {"event": "beep"}, {"event": "tapped", "target", "hit"}, {"event": "screenshot"},
+shown, {"event": "pairing", "kind": "code"|"status"|"retry", "value", "code_px"} while a kiosk
+with no token pairs, {"event": "beep"}, {"event": "tapped", "target", "hit"}, {"event": "screenshot"},
 {"event": "controls", "buttons": [...]}, {"event": "stats", "rss_kib", ...}, {"event": "code_at"}.
 
 stdin, one command a line: {"cmd": "tap", "target": "service:general"} (a real touch at the
@@ -201,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda _dt: app.stop(), 0)
 
     app.view_listeners.append(on_view)
+    if app.pairing is not None:  # no token: the pairing code first (kiosk/pairing.py)
+        pairing = app.pairing
+
+        def on_pairing(kind: str, value: Any) -> None:
+            code_px = pairing.screen.ids.code.font_size if pairing.screen else 0
+            emit(event="pairing", kind=kind, value=value, code_px=code_px)
+
+        pairing.listeners.append(on_pairing)
     app.beep_listeners.append(lambda: emit(event="beep", t=time.monotonic()))
     Window.bind(on_flip=on_flip)
     threading.Thread(target=read_commands, daemon=True).start()

@@ -89,12 +89,10 @@ def run_kiosk(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"office360 kiosk: {exc}", file=sys.stderr)
         return 2
-    if not settings.device.resolved_token():
-        print(
-            "office360 kiosk: no token in [device] token/token_file; make one with "
-            "`office360 token create --role kiosk --name 'Door kiosk'`",
-            file=sys.stderr,
-        )
+    needs_pairing = not settings.device.resolved_token()
+    problem = token_file_problem(settings.device) if needs_pairing else ""
+    if problem:
+        print(f"office360 kiosk: token_file_outside_state_dir: {problem}", file=sys.stderr)
         return 2
     office = settings.office(settings.device.office)
     if office is None:
@@ -116,12 +114,55 @@ def run_kiosk(args: argparse.Namespace) -> int:
     if problem:
         print(f"office360 kiosk: source_invalid: {problem}", file=sys.stderr)
         return 2
+    pairing = None
+    if needs_pairing:
+        from office360.pairing_client import PairingError
+
+        from .pairing import kiosk_pairing_client
+
+        pairing = kiosk_pairing_client(settings, hub_url)
+        try:
+            pairing.check_state_dir()
+        except PairingError as exc:
+            print(
+                f"office360 kiosk: no token in [device] token/token_file, and pairing cannot "
+                f"keep one ({exc.code}: {exc}); fix the state_dir, or make a token with "
+                "`office360 token create --role kiosk --name 'Door kiosk'`",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            "office360 kiosk: no token in [device] yet: the screen shows a pairing code; enter it "
+            "on the hub's admin page or run `office360 device approve CODE` on the hub",
+            file=sys.stderr,
+        )
     size = args.size or default_size(settings.kiosk.orientation)
     configure_kivy(settings.kiosk.fullscreen and not args.windowed, size)
     from .app import KioskApp
 
-    KioskApp(settings, office, hub_url, source_spec=args.source, printer_url=args.printer).run()
+    KioskApp(
+        settings,
+        office,
+        hub_url,
+        source_spec=args.source,
+        printer_url=args.printer,
+        pairing=pairing,
+    ).run()
     return 0
+
+
+def token_file_problem(device: Any) -> str:
+    """Pairing stores the token as [device] state_dir/device.token; a token_file set elsewhere
+    would never read it, and the kiosk would pair again at every start."""
+    from office360.enrollment import token_path
+
+    stored = token_path(device.state_dir)
+    if device.token_file is None or device.token_file.absolute() == stored.absolute():
+        return ""
+    return (
+        f"[device] token_file {device.token_file} does not exist, and pairing would store the "
+        f"token as {stored}: set token_file to that path (or remove it), or set state_dir"
+    )
 
 
 def source_problem(spec: str) -> str:

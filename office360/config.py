@@ -52,6 +52,8 @@ class HubSettings(Section):
     announce: bool = False
     sqlite_on_loop: bool = True
     """Run SQLite transactions on the event loop instead of a database thread (faster)."""
+    workers: int = Field(1, ge=1, le=64)
+    """Hub processes sharing the port (and the SQLite file or PostgreSQL database)."""
     """Announce the hub on the LAN over mDNS/DNS-SD so kiosks and displays find it."""
 
     def base_url(self) -> str:
@@ -132,6 +134,16 @@ class QueueSettings(Section):
     service_time_window: int = Field(20, ge=1)
     """How many recent service times the rolling mean uses."""
     default_service_time_s: float = Field(300, gt=0)
+    offline_numbers_from: int = Field(800, ge=0, le=999)
+    """Numbers from here to 999 of each prefix and day are kept for kiosks' offline blocks (the
+    hub's own numbering jumps from just below it to 1000); 0 takes blocks from the daily counter."""
+
+    @field_validator("offline_numbers_from")
+    @classmethod
+    def _room_below(cls, value: int) -> int:
+        if 0 < value < 100:
+            raise ValueError("must be 0 (blocks from the daily counter) or 100 to 999")
+        return value
 
 
 class DeviceSettings(Section):
@@ -270,6 +282,16 @@ class KioskSettings(Section):
     """Longest pause between attempts to reach the hub while it is unavailable."""
     cache_dir: Path = Path("/var/cache/office360/kiosk")
     """Compiled translations and the beep sound; must be writable (falls back to /tmp)."""
+    offline: bool = True
+    """While the hub is unreachable, issue numbers the hub reserved for this kiosk in advance,
+    keep them in a spool under [device] state_dir and send them when the hub is back."""
+    offline_block_size: int = Field(50, ge=1, le=500)
+    """Numbers reserved per service and day; a new block is asked for below half of this."""
+    offline_refresh_s: float = Field(300, ge=5, le=3600)
+    """While the hub answers: how often the spool is sent and the blocks topped up."""
+    offline_next_day_from: str = Field("17:00", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """From this local time on, numbers for the next day are reserved too (an outage across
+    midnight); "" never."""
 
 
 class DisplaySettings(Section):

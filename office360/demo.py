@@ -37,6 +37,7 @@ def run_demo(args: argparse.Namespace) -> int:
     folder = args.folder.resolve()
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "tickets").mkdir(exist_ok=True)
+    (folder / "state").mkdir(mode=0o700, exist_ok=True)
     url = f"http://127.0.0.1:{args.port}"
     env = {
         **os.environ,
@@ -46,6 +47,7 @@ def run_demo(args: argparse.Namespace) -> int:
         "OFFICE360__HUB__HOST": '"127.0.0.1"',
         "OFFICE360__DEVICE__HUB_URL": f'"{url}"',
         "OFFICE360__PRINTER__URL": f'"preview://{folder / "tickets"}"',
+        "OFFICE360__DEVICE__STATE_DIR": f'"{folder / "state"}"',
         "PYTHONUNBUFFERED": "1",
     }
     office360 = [sys.executable, "-m", "office360"]

@@ -6,8 +6,10 @@
 
 wait() opens a code itself when open() was not called (or failed).
 
-A code that expires (or that the hub no longer knows) is replaced by a new one, announced
-through `on_code`. No Kivy here: the UI passes callbacks, which are called in the caller's thread.
+A code is replaced by a new one, announced through `on_code`, a minute before it expires (so
+a technician never types a code about to die) and whenever the hub says it has expired or no
+longer knows it. No Kivy here: the UI passes callbacks, which are called in the caller's thread;
+the texts every pairing screen shows (kiosk and display) are here too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from typing import Any
 import requests
 
 from .core.errors import DomainError
-from .enrollment import DeviceRole, new_pairing_code, store_token
+from .enrollment import CODE_TTL, DeviceRole, format_code, new_pairing_code, store_token
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,12 @@ STATUS_TEXTS: dict[str, dict[str, str]] = {
     },
     PAIRED: {"es": "Emparejado. Iniciando…", "en": "Paired. Starting…"},
 }
+INSTRUCTIONS: dict[str, str] = {
+    "es": "Introduzca este código en la página de administración del hub, o ejecute:",
+    "en": "Enter this code on the hub's admin page, or run:",
+}
+SCREEN_LANGUAGES = ("es", "en")
+REFRESH_BEFORE_EXPIRY_S = 60.0
 NEW_CODE_ERRORS = {
     "pairing_code_expired",
     "pairing_code_used",
@@ -52,6 +61,21 @@ NEW_CODE_ERRORS = {
 
 class PairingError(DomainError):
     """The hub could not be reached or refused the request."""
+
+
+def approve_command(code: str) -> str:
+    """What a technician runs on the hub for this code ("" while there is no code)."""
+    return f"office360 device approve {format_code(code)}" if code else ""
+
+
+def instruction_text(languages: tuple[str, ...] = SCREEN_LANGUAGES) -> str:
+    return "\n".join(INSTRUCTIONS[lang] for lang in languages if lang in INSTRUCTIONS)
+
+
+def status_text(status: str, languages: tuple[str, ...] = SCREEN_LANGUAGES) -> str:
+    """The status in each language, one line each ("" for no status)."""
+    texts = STATUS_TEXTS.get(status, {})
+    return "\n".join(texts[lang] for lang in languages if lang in texts)
 
 
 class PairingClient:
@@ -65,11 +89,15 @@ class PairingClient:
         device_name: str = "",
         on_code: Callable[[str], None] | None = None,
         on_status: Callable[[str], None] | None = None,
+        on_retry: Callable[[float], None] | None = None,
         poll_s: float = 2.0,
         backoff_max_s: float = 30.0,
         timeout_s: float = 5.0,
         session: requests.Session | None = None,
+        refresh_s: float = CODE_TTL.total_seconds() - REFRESH_BEFORE_EXPIRY_S,
     ) -> None:
+        """`on_retry(delay_s)` follows each failed attempt to reach the hub; `refresh_s` is how
+        long a code is shown before a fresh one replaces it."""
         self.hub_url = hub_url.strip().rstrip("/")
         self.role = role
         self.state_dir = Path(state_dir)
@@ -77,12 +105,15 @@ class PairingClient:
         self.device_name = _device_name(device_name or socket.gethostname())
         self.on_code = on_code or (lambda _code: None)
         self.on_status = on_status or (lambda _status: None)
+        self.on_retry = on_retry or (lambda _delay: None)
         self.poll_s = poll_s
         self.backoff_max_s = backoff_max_s
         self.timeout_s = timeout_s
+        self.refresh_s = refresh_s
         self.session = session or requests.Session()
         self.code = ""
         self.status = ""
+        self._opened_at = 0.0
         self._stop = threading.Event()
 
     @classmethod
@@ -112,6 +143,7 @@ class PairingClient:
             status, answer = self._post("/api/v1/pairing", body)
             if status == 200:
                 self.code = code
+                self._opened_at = time.monotonic()
                 self.on_code(code)
                 self._set_status(WAITING)
                 return code
@@ -137,6 +169,7 @@ class PairingClient:
                 log.info("pairing: %s", exc)
                 self._set_status(UNREACHABLE)
                 delay = min(max(delay * 2, self.poll_s), self.backoff_max_s)
+                self.on_retry(delay)
                 continue
             delay = self.poll_s
             if status == 200 and answer.get("token"):
@@ -146,6 +179,10 @@ class PairingClient:
                 return str(answer["token"]).strip()
             if status == 202:
                 self._set_status(WAITING)
+                if time.monotonic() - self._opened_at >= self.refresh_s:
+                    log.info("pairing code %s is about to expire; making a new one", self.code)
+                    self.code = ""
+                    delay = 0.01
             elif answer.get("error") in NEW_CODE_ERRORS:
                 log.info("pairing code %s: %s; making a new one", self.code, answer["error"])
                 self.code = ""
@@ -154,6 +191,7 @@ class PairingClient:
                 log.warning("pairing: unexpected answer %s %s", status, answer)
                 self._set_status(UNREACHABLE)
                 delay = min(delay * 2, self.backoff_max_s)
+                self.on_retry(delay)
         return None
 
     def check_state_dir(self) -> None:

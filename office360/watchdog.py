@@ -35,10 +35,27 @@ import time
 from collections.abc import Callable, Mapping
 
 NOTIFY_SOCKET = "NOTIFY_SOCKET"
+WORKER_BEAT_S = 3.0
+"""A hub worker process beats to its supervisor about every second (a third of this)."""
+_parent_pipe: int | None = None
+
+
+def report_to_parent(fd: int) -> None:
+    """In a worker process: send every notification to the supervisor through this pipe instead
+    of systemd (which accepts them from the main process only); see hub/workers.py."""
+    global _parent_pipe
+    os.set_blocking(fd, False)
+    _parent_pipe = fd
 
 
 def notify(message: str, env: Mapping[str, str] | None = None) -> bool:
     """Send one sd_notify message; True when it was sent, False without a notify socket."""
+    if _parent_pipe is not None and env is None:
+        try:
+            os.write(_parent_pipe, message.encode("utf-8") + b"\n")
+        except OSError:  # the supervisor is gone or not reading: it will notice us
+            return False
+        return True
     address = (os.environ if env is None else env).get(NOTIFY_SOCKET, "")
     if not address:
         return False
@@ -75,6 +92,9 @@ def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
     """Seconds of WatchdogSec= for this process, or None when no watchdog is armed for it."""
     env = os.environ if env is None else env
     usec = env.get("WATCHDOG_USEC", "")
+    if _parent_pipe is not None:  # a worker: beat well within the supervisor's half interval
+        systemd_s = int(usec) / 1_000_000 if usec.isdigit() and int(usec) else 2 * WORKER_BEAT_S
+        return min(WORKER_BEAT_S, systemd_s / 2)
     pid = env.get("WATCHDOG_PID", "")
     if not usec.isdigit() or int(usec) == 0:
         return None

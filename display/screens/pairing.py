@@ -6,21 +6,16 @@ from __future__ import annotations
 from kivy.properties import ColorProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from office360 import pairing_client as texts
 from office360.enrollment import format_code
-from office360.pairing_client import STATUS_TEXTS
 
 from ..theme import Theme
-
-INSTRUCTIONS = {
-    "es": "Introduzca este código en la página de administración del hub, o ejecute:",
-    "en": "Enter this code on the hub's admin page, or run:",
-}
 
 
 class PairingScreen(Screen):
     code_text = StringProperty("")
     command_text = StringProperty("")
-    instruction_text = StringProperty("\n".join(INSTRUCTIONS.values()))
+    instruction_text = StringProperty(texts.instruction_text())
     status_text = StringProperty("")
     unit = NumericProperty(10)
     font_bold = StringProperty("Roboto")
@@ -44,8 +39,7 @@ class PairingScreen(Screen):
 
     def show_code(self, code: str) -> None:
         self.code_text = format_code(code) if code else "…"
-        self.command_text = f"office360 device approve {format_code(code)}" if code else ""
+        self.command_text = texts.approve_command(code)
 
     def show_status(self, status: str) -> None:
-        texts = STATUS_TEXTS.get(status, {})
-        self.status_text = "\n".join(texts.get(lang, "") for lang in ("es", "en") if texts)
+        self.status_text = texts.status_text(status)

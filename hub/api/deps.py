@@ -23,7 +23,7 @@ from ..state import HubState
 bearer = HTTPBearer(auto_error=False, description="A token from `office360 token create`")
 
 
-def hub_state(request: Request) -> HubState:
+async def hub_state(request: Request) -> HubState:  # async: a plain def would run in a thread
     return request.app.state.hub  # type: ignore[no-any-return]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -74,16 +73,21 @@ async def _frames(state: HubState, office_id: str, after: int) -> AsyncIterator[
             if len(missed) < 5000:
                 break
         while True:
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
-            except TimeoutError:
+            if not await sub.queue.wait(HEARTBEAT_S):
                 yield HEARTBEAT
                 continue
-            if item is None:
+            frames, ended = [], False
+            for item in sub.queue.drain():
+                if item is None:
+                    ended = True
+                    break
+                event_id, frame = item
+                if event_id > sent:
+                    sent = event_id
+                    frames.append(frame)
+            if frames:
+                yield b"".join(frames)  # a burst goes out in one write
+            if ended:
                 return
-            event_id, frame = item
-            if event_id > sent:
-                sent = event_id
-                yield frame
     finally:
         state.broker.unsubscribe(sub)

@@ -21,13 +21,21 @@ from sqlalchemy import Engine
 
 from office360.config import OfficeSettings, Settings
 from office360.core.errors import DomainError, Invalid, NotFound
-from office360.core.kpi import COMPARISON_FIELDS, KpiReport, ServiceLevel, compare
+from office360.core.kpi import COMPARISON_FIELDS, ServiceLevel, compare
 from office360.core.simulation import DeskPlan
 
 from .. import planner
 from ..auth import Principal
 from ..feedback import give_feedback
-from ..reports_repo import FeedbackCount, check_range, load_feedback, load_kpis, read_engine
+from ..reports_repo import (
+    build_report,
+    check_range,
+    feedback_summary,  # noqa: F401 - the dashboard imports it from here
+    load_kpis,
+    read_engine,
+    report_body,
+    timezones,
+)
 from .deps import Caller, MaybeCaller, State
 from .models import ERRORS, Strict
 
@@ -255,68 +263,6 @@ async def in_worker(request: Request, fn: Callable[..., T], *args: Any) -> T:
         gate = request.app.state.report_gate = asyncio.Semaphore(2)
     async with gate:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-
-
-def timezones(settings: Settings) -> dict[str, str]:
-    return {o.id: o.timezone for o in settings.offices}
-
-
-def feedback_summary(counts: list[FeedbackCount]) -> list[dict[str, Any]]:
-    """Per office ("" service) and per office and service: count, mean and stars 1-5."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for c in counts:
-        for key in ((c.office, ""), (c.office, c.service)):
-            g = groups.setdefault(
-                key,
-                {
-                    "office": key[0],
-                    "service": key[1],
-                    "count": 0,
-                    "sum": 0,
-                    "ratings": {str(r): 0 for r in range(1, 6)},
-                    "comments": 0,
-                },
-            )
-            g["count"] += c.count
-            g["sum"] += c.rating * c.count
-            g["ratings"][str(c.rating)] = g["ratings"].get(str(c.rating), 0) + c.count
-            g["comments"] += c.comments
-    out = []
-    for key in sorted(groups):
-        g = groups[key]
-        total = g.pop("sum")
-        g["mean_rating"] = total / g["count"] if g["count"] else None
-        out.append(g)
-    return out
-
-
-def report_body(
-    report: KpiReport,
-    feedback: list[FeedbackCount],
-    office: str | None,
-    first: date,
-    last: date,
-) -> dict[str, Any]:
-    body = report.to_dict()
-    body.update(
-        office=office,
-        to=last.isoformat(),
-        feedback=feedback_summary(feedback),
-        **{"from": first.isoformat()},
-    )
-    return body
-
-
-def build_report(
-    engine: Engine,
-    settings: Settings,
-    first: date,
-    last: date,
-    office: str | None,
-    level: ServiceLevel,
-) -> tuple[KpiReport, list[FeedbackCount]]:
-    report = load_kpis(engine, timezones(settings), first, last, office, level)
-    return report, load_feedback(engine, first, last, office)
 
 
 def service_level(target_minutes: float, goal: float) -> ServiceLevel:

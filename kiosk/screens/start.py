@@ -15,7 +15,10 @@ class StartScreen(KioskScreen):
         ids.instruction.text = tr(
             N_("Show the QR code of your appointment to the camera, or take a number.")
         )
-        ids.camera_note.text = "" if view.camera_ok else tr(N_("The camera is not working."))
+        notes = [] if view.camera_ok else [tr(N_("The camera is not working."))]
+        if view.offline:  # kiosk/offline: the hub is away, reserved numbers are issued
+            notes.append(tr(N_("Working offline: numbers are still issued.")))
+        ids.camera_note.text = " ".join(notes)
         ids.scan.text = tr(N_("I have an appointment"))
         ids.walk_in.text = tr(N_("Take a number"))
         box = ids.languages

@@ -24,12 +24,16 @@ class TicketScreen(KioskScreen):
         sentence = tr(N_("Please wait; you will be called on the screen."))
         ids.sentence.text = f"{tr(ticket.note)} {sentence}" if ticket.note else sentence
         ids.position.text = _position(ticket, tr)
-        show_qr = ctx.offer_phone_qr or ticket.printed is False
+        # An offline ticket has no status page (it needs the hub): no QR then.
+        show_qr = (ctx.offer_phone_qr or ticket.printed is False) and bool(ticket.status_url)
         if ticket.printed is False:
+            follow = (
+                N_("Scan this code with your phone to follow your turn.")
+                if ticket.status_url
+                else N_("Please remember your number.")
+            )
             ids.problem.text = (
-                tr(printer_problem_text(ticket.printer_problem or ""))
-                + " "
-                + tr(N_("Scan this code with your phone to follow your turn."))
+                tr(printer_problem_text(ticket.printer_problem or "")) + " " + tr(follow)
             )
         elif ticket.printed:
             ids.problem.text = tr(N_("Take your ticket from the printer."))

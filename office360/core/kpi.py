@@ -36,11 +36,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from itertools import accumulate, repeat
+from operator import lshift
 from typing import IO, Any
 
 from .errors import Invalid
@@ -324,18 +327,6 @@ class _Cell:
         self.recalls = 0
         self.sums: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
 
-    def absorb(self, part: _Cell) -> None:
-        """Adds the tickets of another cell (its values, unsorted, at the end)."""
-        self.waits += part.waits
-        self.services += part.services
-        self.arrivals += part.arrivals
-        self.punctual += part.punctual
-        counts = self.counts
-        for combo, n in part.counts.items():
-            counts[combo] = counts.get(combo, 0) + n
-        self.transf_in += part.transf_in
-        self.recalls += part.recalls
-
     def lists(self) -> tuple[list[float], list[float], list[float], list[float]]:
         return (self.waits, self.services, self.arrivals, self.punctual)
 
@@ -491,77 +482,221 @@ def _check_grace(grace: float) -> None:
         raise Invalid("punctuality_grace_invalid", "the punctuality grace must be >= 0 seconds")
 
 
+MEASURES = ("waits", "services", "arrivals", "punctual")
+"""The value lists of a cell, in the order `DayCells` packs them."""
+_BIG_ENDIAN = sys.byteorder == "big"
+_Key = tuple[str, str | None, int]  # (service, desk, hour of day)
+_COMBOS: tuple[tuple[str, str], ...] = tuple((c, s) for c in CHANNELS for s in sorted(STATUSES))
+"""Every (channel, status): `DayCells` counts tickets by index into this."""
+_COMBO_INDEX = {combo: i for i, combo in enumerate(_COMBOS)}
+
+
 class DayCells:
-    """The tickets of one office-day, collected: a cell per (service, desk, hour) with its values
-    in arrival order, and the whole day's cell, sorted. Never changed once built, so a report
-    cache may keep the DayCells of days that are over and reuse them in any later report."""
+    """The tickets of one office-day, collected and packed.
 
-    __slots__ = ("day", "fine", "office", "ordinal")
+    Per (service, desk, hour) cell, in the order of `keys`: its tickets per (channel, status)
+    (`counts`: index into `_COMBOS`, tickets, index, tickets...), transfers in and recalls, and its values of each of the `MEASURES`, sorted and
+    packed as little-endian doubles measure by measure: `values[m]` holds every cell's run one
+    after the other, `sizes[4 * i + m]` is the length of cell i's run. The day as a whole is
+    kept too (`day_values`: each measure's values of the whole day, sorted; `day_counts`).
+    Bytes, not millions of float objects: a year is a few MiB, and a report joins the cells of
+    its days by slicing bytes. Never changed once built, so a report cache may keep the DayCells
+    of days that are over, in memory or stored (`pack_days`, `unpack_days`)."""
 
-    def __init__(self, office: str, ordinal: int) -> None:
-        self.office = office
-        self.ordinal = ordinal
-        self.fine: dict[tuple[str, str | None, int], _Cell] = {}
-        self.day = _Cell()
-
-    def close(self) -> None:
-        """Builds the day's own cell from the fine ones."""
-        for cell in self.fine.values():
-            self.day.absorb(cell)
-        self.day.sort()
-
-    def to_plain(self) -> tuple[Any, ...]:
-        """Tuples, strings, numbers and bytes only (e.g. for `marshal`); see `from_plain`. A
-        cell's values are packed as doubles, the day's own already sorted."""
-        day = self.day
-        return (
-            self.office,
-            self.ordinal,
-            [(*key, *_packed(c)) for key, c in self.fine.items()],
-            _packed(day),
-        )
-
-    @classmethod
-    def from_plain(cls, plain: Sequence[Any]) -> DayCells:
-        office, ordinal, fine, day = plain
-        found = cls(str(office), int(ordinal))
-        for service, desk, hour, *packed in fine:
-            found.fine[(service, desk, int(hour))] = _unpacked(*packed)
-        found.day = _unpacked(*day)
-        found.day.sums = tuple(map(sum, found.day.lists()))
-        return found
-
-
-def _packed(cell: _Cell) -> tuple[Any, ...]:
-    lists = cell.lists()
-    return (
-        [len(values) for values in lists[:3]],
-        array("d", [v for values in lists for v in values]).tobytes(),
-        [*cell.counts.items()],
-        cell.transf_in,
-        cell.recalls,
+    __slots__ = (
+        "counts",
+        "day_counts",
+        "day_values",
+        "keys",
+        "office",
+        "ordinal",
+        "recalls",
+        "sizes",
+        "spans",
+        "transferred_in",
+        "values",
     )
 
+    def __init__(
+        self,
+        office: str,
+        ordinal: int,
+        keys: Sequence[_Key],
+        sizes: Sequence[int],
+        values: Sequence[bytes],
+        counts: Sequence[Sequence[int]],
+        transferred_in: Sequence[int],
+        recalls: Sequence[int],
+        day_values: Sequence[bytes],
+        day_counts: dict[tuple[str, str], int],
+    ) -> None:
+        cells = len(keys)
+        if (
+            len(sizes) != cells * len(MEASURES)
+            or len(values) != len(MEASURES)
+            or not len(counts) == len(transferred_in) == len(recalls) == cells
+            or [len(v) for v in day_values] != [len(v) for v in values]
+            or not set(map(len, keys)) <= {3}
+        ):
+            raise Invalid("kpi_day_cells_invalid", "the packed cells of a day do not add up")
+        # the byte spans of each cell's four runs, in the order of `MEASURES` (8 bytes a value)
+        bounds: list[list[int]] = []
+        for m, packed in enumerate(values):
+            ends = [0, *accumulate(map(lshift, sizes[m :: len(MEASURES)], repeat(3)))]
+            if ends[-1] != len(packed):
+                raise Invalid("kpi_day_cells_invalid", "the packed cells of a day do not add up")
+            bounds += (ends[:-1], ends[1:])
+        spans = zip(*bounds, strict=True)
+        self.office = office
+        self.ordinal = ordinal
+        self.keys = tuple(keys)
+        self.sizes = tuple(sizes)
+        self.spans = tuple(spans)
+        self.values = tuple(values)
+        self.counts = tuple(map(tuple, counts))
+        self.transferred_in = tuple(transferred_in)
+        self.recalls = tuple(recalls)
+        self.day_values = tuple(day_values)
+        self.day_counts = day_counts
 
-def _unpacked(sizes: list[int], packed: bytes, counts: list[Any], into: int, recalls: int) -> _Cell:
+    @classmethod
+    def pack(cls, office: str, ordinal: int, cells: dict[_Key, _Cell]) -> DayCells:
+        """The cells of one office-day, as `collect_days` fills them (their lists get sorted)."""
+        sizes: list[int] = []
+        flat: tuple[list[float], ...] = ([], [], [], [])
+        day_counts: dict[tuple[str, str], int] = {}
+        for cell in cells.values():
+            for m, values in enumerate(cell.lists()):
+                values.sort()
+                sizes.append(len(values))
+                flat[m].extend(values)
+            for combo, n in cell.counts.items():
+                day_counts[combo] = day_counts.get(combo, 0) + n
+        return cls(
+            office,
+            ordinal,
+            list(cells),
+            sizes,
+            [_doubles_to_bytes(values) for values in flat],
+            [_indexed(cell.counts) for cell in cells.values()],
+            [cell.transf_in for cell in cells.values()],
+            [cell.recalls for cell in cells.values()],
+            [_doubles_to_bytes(sorted(values)) for values in flat],
+            day_counts,
+        )
+
+    def statuses(self) -> set[str]:
+        return {status for _, status in self.day_counts}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DayCells):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _indexed(counts: dict[tuple[str, str], int]) -> tuple[int, ...]:
+    try:
+        return tuple(x for combo, n in counts.items() for x in (_COMBO_INDEX[combo], n))
+    except KeyError as exc:
+        raise Invalid(
+            "kpi_status_unknown", f"unknown ticket channel or status {exc.args[0]!r}"
+        ) from exc
+
+
+def _doubles_to_bytes(values: list[float]) -> bytes:
+    packed = array("d", values)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _doubles(parts: Sequence[bytes | memoryview]) -> list[float]:
+    """The doubles of packed runs, joined, as floats."""
     values = array("d")
-    values.frombytes(packed)
-    flat = values.tolist()
-    a, b, c = (int(n) for n in sizes)
-    cell = _Cell()
-    cell.waits, cell.services = flat[:a], flat[a : a + b]
-    cell.arrivals, cell.punctual = flat[a + b : a + b + c], flat[a + b + c :]
-    cell.counts = {(channel, status): int(n) for (channel, status), n in counts}
-    cell.transf_in, cell.recalls = int(into), int(recalls)
-    return cell
+    values.frombytes(parts[0] if len(parts) == 1 else b"".join(parts))
+    if _BIG_ENDIAN:
+        values.byteswap()
+    return values.tolist()
+
+
+DAYS_FORMAT = 1
+"""Version of `pack_days`' layout; a reader of another version reads the tickets again."""
+
+
+def pack_days(parts: Sequence[DayCells]) -> tuple[str, bytes]:
+    """DayCells (e.g. the parts of one stored office-day) as JSON text (keys and counts: no
+    personal data) and bytes (each part's packed values, then its day's values)."""
+    described = []
+    for found in parts:
+        described.append(
+            {
+                "office": found.office,
+                "ordinal": found.ordinal,
+                "keys": found.keys,
+                "sizes": found.sizes,
+                "counts": found.counts,  # per cell: combo index, tickets, combo index, tickets...
+                "day_counts": _indexed(found.day_counts),
+                "transferred_in": found.transferred_in,
+                "recalls": found.recalls,
+            }
+        )
+    text = json.dumps(
+        {"combos": _COMBOS, "days": described}, separators=(",", ":"), ensure_ascii=False
+    )
+    return text, b"".join(v for found in parts for v in (*found.values, *found.day_values))
+
+
+def unpack_days(text: str, blob: bytes) -> list[DayCells]:
+    """What `pack_days` packed; `Invalid("kpi_day_cells_invalid")` for anything else."""
+    try:
+        stored = json.loads(text)
+        if [tuple(combo) for combo in stored["combos"]] != list(_COMBOS):
+            raise ValueError("stored with other channels or statuses")
+        described = stored["days"]
+        view = memoryview(blob)
+        at = 0
+        out = []
+        for d in described:
+            sizes = d["sizes"]
+            values = []
+            for m in range(len(MEASURES)):
+                end = at + 8 * sum(sizes[m :: len(MEASURES)])
+                values.append(view[at:end])
+                at = end
+            day_values = []
+            for v in values:
+                day_values.append(view[at : at + len(v)])
+                at += len(v)
+            day_counts = iter(d["day_counts"])
+            out.append(
+                DayCells(
+                    str(d["office"]),
+                    int(d["ordinal"]),
+                    list(map(tuple, d["keys"])),
+                    sizes,
+                    [v.tobytes() for v in values],
+                    d["counts"],
+                    d["transferred_in"],
+                    d["recalls"],
+                    [v.tobytes() for v in day_values],
+                    {_COMBOS[i]: n for i, n in zip(day_counts, day_counts, strict=True)},
+                )
+            )
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise Invalid("kpi_day_cells_invalid", f"stored day cells unreadable: {exc}") from exc
+    if at != len(blob):
+        raise Invalid("kpi_day_cells_invalid", "stored day cells: values left over")
+    return out
 
 
 def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
     """The one pass: each ticket into its (service, desk, hour) cell of its office-day."""
-    days: dict[tuple[str, int], DayCells] = {}
+    days: dict[tuple[str, int], dict[_Key, _Cell]] = {}
     day_office: str | None = None
     day_ordinal = -1
-    cells: dict[tuple[str, str | None, int], _Cell] = {}
+    cells: dict[_Key, _Cell] = {}
     try:
         for (
             office,
@@ -581,10 +716,7 @@ def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
             if ordinal != day_ordinal or office != day_office:
                 # tickets usually come in time order: keep the day's cells at hand
                 day_office, day_ordinal = office, ordinal
-                found = days.get((office, ordinal))
-                if found is None:
-                    found = days[(office, ordinal)] = DayCells(office, ordinal)
-                cells = found.fine
+                cells = days.setdefault((office, ordinal), {})
             key = (service, desk, hour)
             cell = cells.get(key)
             if cell is None:
@@ -608,18 +740,33 @@ def collect_days(facts: Iterable[TicketFacts]) -> list[DayCells]:
         raise Invalid(
             "kpi_time_mixed", "ticket times mix naive and timezone-aware datetimes"
         ) from exc
-    for found in days.values():
-        found.close()
-    return list(days.values())
+    return [DayCells.pack(office, ordinal, found) for (office, ordinal), found in days.items()]
 
 
-def _joined(a: _Cell, b: _Cell) -> _Cell:
-    """A new sorted cell holding the tickets of two cells."""
-    cell = _Cell()
-    cell.absorb(a)
-    cell.absorb(b)
-    cell.sort()
-    return cell
+class _Pieces:
+    """The packed runs of one (office, service, desk, hour) over the days of a report."""
+
+    __slots__ = ("arrivals", "counts", "punctual", "recalls", "services", "transf_in", "waits")
+
+    def __init__(self) -> None:
+        self.waits: list[memoryview] = []
+        self.services: list[memoryview] = []
+        self.arrivals: list[memoryview] = []
+        self.punctual: list[memoryview] = []
+        self.counts = [0] * len(_COMBOS)
+        self.transf_in = 0
+        self.recalls = 0
+
+    def cell(self) -> _Cell:
+        cell = _Cell()
+        cell.waits = _doubles(self.waits)
+        cell.services = _doubles(self.services)
+        cell.arrivals = _doubles(self.arrivals)
+        cell.punctual = _doubles(self.punctual)
+        cell.counts = {_COMBOS[i]: n for i, n in enumerate(self.counts) if n}
+        cell.transf_in = self.transf_in
+        cell.recalls = self.recalls
+        return cell
 
 
 def compute_kpis_from_days(
@@ -632,19 +779,55 @@ def compute_kpis_from_days(
     parts (tickets collected apart): the parts are joined."""
     level = service_level or ServiceLevel()
     _check_grace(punctuality_grace_s)
-    by_hour: dict[tuple[str, str, str | None, int], _Cell] = {}
-    by_day: dict[tuple[str, int], _Cell] = {}
+    fine: dict[str, dict[_Key, _Pieces]] = {}
+    daily: dict[tuple[str, int], list[DayCells]] = {}
     for found in days:
-        office = found.office
-        day_key = (office, found.ordinal)
-        earlier = by_day.get(day_key)
-        by_day[day_key] = found.day if earlier is None else _joined(earlier, found.day)
-        for (service, desk, hour), part in found.fine.items():
-            key = (office, service, desk, hour)
-            cell = by_hour.get(key)
-            if cell is None:
-                cell = by_hour[key] = _Cell()
-            cell.absorb(part)
+        daily.setdefault((found.office, found.ordinal), []).append(found)
+        pieces = fine.get(found.office)
+        if pieces is None:
+            pieces = fine[found.office] = {}
+        waits, services, arrivals, punctual = (memoryview(v) for v in found.values)
+        for key, (w0, w1, s0, s1, a0, a1, p0, p1), counts, into, recalls in zip(
+            found.keys, found.spans, found.counts, found.transferred_in, found.recalls, strict=True
+        ):
+            piece = pieces.get(key)
+            if piece is None:
+                piece = pieces[key] = _Pieces()
+            if w1 != w0:
+                piece.waits.append(waits[w0:w1])
+            if s1 != s0:
+                piece.services.append(services[s0:s1])
+            if a1 != a0:
+                piece.arrivals.append(arrivals[a0:a1])
+            if p1 != p0:
+                piece.punctual.append(punctual[p0:p1])
+            tally = piece.counts
+            pairs = iter(counts)
+            for i, n in zip(pairs, pairs, strict=True):
+                tally[i] += n
+            if into:
+                piece.transf_in += into
+            if recalls:
+                piece.recalls += recalls
+    by_hour = {
+        (office, *key): piece.cell()
+        for office, pieces in fine.items()
+        for key, piece in pieces.items()
+    }
+    by_day: dict[tuple[str, int], _Cell] = {}
+    for day_key, parts in daily.items():
+        cell = by_day[day_key] = _Cell()
+        lists = [_doubles([found.day_values[m] for found in parts]) for m in range(len(MEASURES))]
+        cell.waits, cell.services, cell.arrivals, cell.punctual = lists
+        for found in parts:
+            for combo, n in found.day_counts.items():
+                cell.counts[combo] = cell.counts.get(combo, 0) + n
+            cell.transf_in += sum(found.transferred_in)
+            cell.recalls += sum(found.recalls)
+        if len(parts) > 1:
+            cell.sort()
+        else:  # each part's day values are sorted already
+            cell.sums = tuple(map(sum, lists))
     return _report(by_hour, by_day, level, punctuality_grace_s)
 
 

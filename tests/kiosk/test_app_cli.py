@@ -23,12 +23,6 @@ def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_no_token_is_refused_with_the_way_to_make_one(tmp_path: Path) -> None:
-    result = kiosk("--config", str(write_config(tmp_path, 8360)))
-    assert result.returncode == 2
-    assert "office360 token create --role kiosk" in result.stderr
-
-
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [

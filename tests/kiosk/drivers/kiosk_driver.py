@@ -19,9 +19,18 @@ Message = dict[str, Any]
 
 
 def kiosk_config(
-    hub_config: Path, hub_url: str, token: str, printer_url: str, folder: Path, extra: str = ""
+    hub_config: Path,
+    hub_url: str,
+    token: str,
+    printer_url: str,
+    folder: Path,
+    extra: str = "",
+    *,
+    offline: bool = False,
 ) -> Path:
-    """The hub's test config plus a kiosk's [device], [printer] and [kiosk] sections."""
+    """The hub's test config plus a kiosk's [device], [printer] and [kiosk] sections. Offline
+    mode is off unless asked for (tests/kiosk/test_offline.py): with the hub down the kiosk would
+    issue from its blocks instead of showing the "temporarily unavailable" screen tested here."""
     path = folder / "kiosk.toml"
     path.write_text(
         hub_config.read_text(encoding="utf-8")
@@ -42,6 +51,7 @@ cache_dir = "{folder / "kiosk-cache"}"
 fullscreen = false
 retry_max_s = 1
 health_interval_s = 5
+offline = {"true" if offline else "false"}
 {extra}
 """,
         encoding="utf-8",
