@@ -1,9 +1,10 @@
-"""CPU a ticket costs on PostgreSQL, in the hub and in the server, one ticket at a time.
+"""CPU a ticket and a desk action cost on PostgreSQL, in the hub and in the server.
 
 Issues N tickets through HubService on one thread, first on the generic path (run_write +
-issue_ticket: a round trip a statement), then on hub/pg_tickets.py (pipeline mode), and prints for
+issue_ticket: a round trip a statement), then on hub/pg_tickets.py (pipeline mode) one at a time
+and in groups of 16; then desk 1 calls next + start on each path (hub/pg_desks.py). Prints for
 each the wall time, the hub's CPU (this process) and the server's CPU (the postmaster and its
-backends) a ticket. CPU does not depend on what else loads the machine; wall time does.
+backends) a request. CPU does not depend on what else loads the machine; wall time does.
 
     .venv/bin/python bench/pg_ticket_cost.py --database-url postgresql+psycopg://u@host:port/db \
         --server-pid POSTMASTER_PID [--tickets 2000]
@@ -44,8 +45,8 @@ def measure(
     server = (_cpu_seconds(server_pid) - server_before) if server_pid else 0.0
     count *= per
     print(
-        f"{label}: {count} tickets, {wall / count * 1000:.2f} ms wall, "
-        f"hub CPU {cpu / count * 1000:.3f} ms, server CPU {server / count * 1000:.3f} ms a ticket"
+        f"{label}: {count} requests, {wall / count * 1000:.2f} ms wall, "
+        f"hub CPU {cpu / count * 1000:.3f} ms, server CPU {server / count * 1000:.3f} ms a request"
     )
 
 
@@ -89,6 +90,28 @@ def main() -> int:
     measure("generic path", args.tickets, args.server_pid, generic)
     measure("pipeline path", args.tickets, args.server_pid, pipelined)
     measure("pipeline path, groups of 16", args.tickets // 16, args.server_pid, grouped, 16)
+    admin = Principal(0, "bench", "admin", None, None)
+
+    def generic_desk(n: int) -> object:
+        for action in ("next", "start"):
+            service.run_write(
+                admin.scope,
+                None,
+                "h",
+                lambda conn, events, a=action: service.desk_action(
+                    conn, events, admin, "centro", "1", a, {}
+                ),
+            )
+        return None
+
+    def pipelined_desk(n: int) -> object:
+        for action in ("next", "start"):
+            service.pg_desks.act(admin, None, "h", "centro", "1", action)
+        return None
+
+    pairs = min(args.tickets, 1000) // 4
+    measure("desk next + start, generic path", pairs, args.server_pid, generic_desk, 2)
+    measure("desk next + start, pipeline path", pairs, args.server_pid, pipelined_desk, 2)
     service.close()
     return 0
 

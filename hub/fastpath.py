@@ -20,6 +20,7 @@ from office360.core.errors import DomainError
 
 from .api.deps import request_hash
 from .errors import error_response, status_for
+from .pg_desks import ACTIONS as PG_DESK_ACTIONS
 from .pg_tickets import TicketRequest
 from .services import Outcome
 from .state import HubState
@@ -182,15 +183,22 @@ class FastPath:
         try:
             caller = await _caller(state, plain.token)
             digest = request_hash("POST", f"/desks/{desk}/{action}?{query_string}", raw)
-            outcome = await state.write_batched(
-                svc.run_write,
-                caller.scope,
-                plain.key,
-                digest,
-                lambda conn, events: svc.desk_action(
-                    conn, events, caller, office, desk, action, body
-                ),
-            )
+            if svc.pg_desks is not None and (
+                action in PG_DESK_ACTIONS or (action == "next" and not body)
+            ):
+                outcome = await state.write(
+                    svc.pg_desks.act, caller, plain.key, digest, office, desk, action
+                )
+            else:
+                outcome = await state.write_batched(
+                    svc.run_write,
+                    caller.scope,
+                    plain.key,
+                    digest,
+                    lambda conn, events: svc.desk_action(
+                        conn, events, caller, office, desk, action, body
+                    ),
+                )
         except Exception as exc:
             await _error(scope, receive, send, exc)
             return True

@@ -8,7 +8,7 @@ mode, for one ticket or for the several that arrived while the previous batch wa
 
 1. BEGIN, the write lock (a statement of its own, so that what follows reads after it is held),
    then for each ticket one statement that looks up its Idempotency-Key and, when the key is new,
-   bumps the day's counter and reads the waiting count, the earliest fair time and the ids of the
+   bumps the day's counter (past the numbers kept for offline blocks) and reads the waiting count, the earliest fair time and the ids of the
    ticket and its two events;
 2. for each ticket one statement that inserts the ticket, both events and the idempotency row and
    sends NOTIFY; then COMMIT.
@@ -19,7 +19,7 @@ the tables' own sequences while the lock is held, as the inserts would take them
 step 1 do not yet see the batch's own tickets; they are added here, as the generic path would
 have seen them one transaction after another. Anything but a plain, valid request (an outbox hook
 installed, a check that would fail) goes to the generic path, which stays the reference and gives
-the errors; so does a batch that reaches the numbers kept for offline blocks.
+the errors.
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ WITH prior AS (
 ), bumped AS (
   INSERT INTO counters (office_id, prefix, day, last_seq)
   SELECT %(o)s, %(p)s, %(d)s, 1 WHERE NOT EXISTS (SELECT 1 FROM prior)
-  ON CONFLICT (office_id, prefix, day) DO UPDATE SET last_seq = counters.last_seq + 1
+  ON CONFLICT (office_id, prefix, day) DO UPDATE SET last_seq = CASE
+    WHEN counters.last_seq + 1 BETWEEN %(offline_from)s AND %(offline_top)s
+    THEN %(offline_top)s + 1 ELSE counters.last_seq + 1 END
   RETURNING last_seq
 )
 SELECT prior.request_hash, prior.status_code, prior.body, bumped.last_seq,
@@ -79,10 +81,6 @@ FROM (SELECT 1) AS one LEFT JOIN prior ON true LEFT JOIN bumped ON true
 """
 _BEGIN_PLAIN = _BEGIN_TICKET.replace("AHEAD", "NULL")
 _BEGIN_PRIORITY = _BEGIN_TICKET.replace("AHEAD", _AHEAD_OF_PRIORITY)
-_SKIP_OFFLINE = (
-    "UPDATE counters SET last_seq = %(top)s WHERE office_id = %(o)s AND prefix = %(p)s "
-    "AND day = %(d)s"
-)
 _STORE = """
 WITH ticket AS (
   INSERT INTO tickets (id, office_id, service_id, day, number, status, priority, lang, channel,
@@ -112,10 +110,6 @@ class TicketRequest:
     request_hash: str
     fields: dict[str, Any]
     """hub/fastpath.py issue_fields(): service, channel, priority, lang, office."""
-
-
-class _Singly(Exception):
-    """The batch must be rolled back and its tickets issued one by one (offline range)."""
 
 
 class PgTickets:
@@ -151,21 +145,11 @@ class PgTickets:
             plain = rest
             try:
                 outcomes = self._batch([r for _, r in chunk])
-            except _Singly:
-                outcomes = [self._one_of(r) for _, r in chunk]
             except Exception as exc:  # the transaction failed: nothing of the batch is stored
                 outcomes = [exc] * len(chunk)
             for (n, _), outcome in zip(chunk, outcomes, strict=True):
                 results[n] = outcome
         return [results[n] for n in range(len(requests))]
-
-    def _one_of(self, request: TicketRequest) -> Outcome | Exception:
-        try:
-            return self._batch([request])[0]
-        except _Singly:  # the offline range needs the counter moved: the generic path does it
-            return self._generic(request)
-        except Exception as exc:
-            return exc
 
     def _generic(self, request: TicketRequest) -> Outcome | Exception:
         svc, f, caller = self.svc, request.fields, request.principal
@@ -235,6 +219,9 @@ class PgTickets:
                         "now": now,
                         "scope": request.principal.scope,
                         "key": request.idem_key,
+                        # hub/offline_repo.py skip_offline_range, in the counter's update
+                        "offline_from": svc._offline_from,
+                        "offline_top": OFFLINE_TOP,
                     }
                     if request.fields["priority"] is not None:
                         params["starved"] = starved
@@ -251,11 +238,6 @@ class PgTickets:
                         results.append(_replayed(request.request_hash, found[:3]))
                         continue
                     seq = int(found[3])
-                    if svc._offline_from <= seq <= OFFLINE_TOP:
-                        if len(requests) > 1:
-                            raise _Singly()  # hub/offline_repo.py skip_offline_range
-                        seq = OFFLINE_TOP + 1
-                        raw.execute(_SKIP_OFFLINE, params | {"top": seq})
                     # this batch's earlier tickets of the service, which found[] cannot see
                     mine = earlier.setdefault((office.id, service.id), [])
                     waiting = int(found[4] or 0) + int(found[5] or 0) + len(mine)
@@ -303,7 +285,7 @@ class PgTickets:
         svc, fields = self.svc, request.fields
         lang = fields["lang"] if fields["lang"] in office.languages else office.languages[0]
         open_desks, mean = rates
-        row = SimpleNamespace(
+        row: Any = SimpleNamespace(
             id=int(found[8]),
             office_id=office.id,
             service_id=service.id,
@@ -324,7 +306,7 @@ class PgTickets:
             estimate=estimated_wait(ahead, open_desks, mean),
         )
         first = min(oldest, now) if oldest else now
-        payloads = (
+        payloads: tuple[tuple[str, dict[str, Any]], ...] = (
             (ev.TICKET_ISSUED, {"ticket": svc._event_ticket(row)}),
             (ev.QUEUE_CHANGED, {"services": [_stats(service.id, waiting + 1, first, now, rates)]}),
         )
@@ -342,7 +324,8 @@ class PgTickets:
             store[f"e{n}"] = event_id
             store[f"k{n}"] = kind
             store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
-            event = {"id": event_id, "type": kind, "office": office.id, "at": now.isoformat()}
+            event: dict[str, Any] = {"id": event_id, "type": kind, "office": office.id}
+            event["at"] = now.isoformat()
             events.append(event | payload)
         if request.idem_key:
             store["hash"] = request.request_hash

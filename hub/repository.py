@@ -320,10 +320,47 @@ def count_ahead_of_priority(
     return int(conn.execute(_AHEAD_OF_PRIORITY, params).scalar_one())
 
 
+# PostgreSQL, where each statement is a round trip: the three reads of service_stats in one
+_STATS_PG = """
+SELECT (SELECT waiting FROM waiting_counts WHERE office_id = %(o)s AND service_id = %(svc)s),
+  (SELECT count(*) FROM tickets WHERE office_id = %(o)s AND service_id = %(svc)s
+     AND status = 'waiting' AND slot_at IS NOT NULL AND slot_at <= %(now)s),
+  (SELECT fair_at FROM tickets WHERE office_id = %(o)s AND status = 'waiting'
+     AND service_id = %(svc)s AND (slot_at IS NULL OR slot_at <= %(now)s)
+     ORDER BY fair_at LIMIT 1)
+"""
+# ... and the two reads a service of next_candidates, for all the services at once
+_CANDIDATES_PG = f"""
+SELECT id, service_id, fair_at, priority, slot_at, overtaken_at FROM tickets
+WHERE office_id = %(o)s AND service_id = ANY(%(svcs)s::text[]) AND {t.SPECIAL_WAITING}
+UNION ALL
+SELECT h.* FROM unnest(%(svcs)s::text[]) AS s(id) CROSS JOIN LATERAL (
+  SELECT id, service_id, fair_at, priority, slot_at, overtaken_at FROM tickets
+  WHERE office_id = %(o)s AND status = 'waiting' AND service_id = s.id
+    AND priority IS NULL AND slot_at IS NULL AND overtaken_at IS NULL
+  ORDER BY fair_at, slot_at, id LIMIT 1
+) AS h
+"""
+
+
+def _pg_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def service_stats(
     conn: Connection, office_id: str, service_id: str, now: datetime
 ) -> tuple[int, datetime | None]:
     """(waiting tickets whose turn can come now, the earliest fair time among them)."""
+    if conn.dialect.name == "postgresql":
+        plain, slotted, first = _pg_rows(
+            conn, _STATS_PG, {"o": office_id, "svc": service_id, "now": now}
+        )[0]
+        return int(plain or 0) + int(slotted or 0), from_db_time(first)
     params = {"o": office_id, "svc": service_id, "now": db_time(conn, now)}
     plain = _PLAIN_WAITING.one(conn, params)
     slotted = _SLOTTED_DUE[conn.dialect.name].one(conn, params)
@@ -351,6 +388,11 @@ def next_candidates(
     no slot, never overtaken) it always picks the oldest.
     """
     found: dict[int, QueuedTicket] = {}
+    if conn.dialect.name == "postgresql":
+        params = {"o": office_id, "svcs": list(service_ids)}
+        for r in _pg_rows(conn, _CANDIDATES_PG, params):
+            found[r[0]] = _queued_of(r)
+        return list(found.values())
     for service_id in service_ids:
         params = {"o": office_id, "svc": service_id}
         cursor = _SPECIAL_FAST.execute(conn, params)

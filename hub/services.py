@@ -36,6 +36,7 @@ Clock = Callable[[], datetime]
 DESK_ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "pause", "resume")
 CHANNELS = ("walk_in", "appointment", "phone", "web")
 WRITE_LOCK_KEY = 360_360
+LOCK_SQL = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 
 
 def utcnow() -> datetime:
@@ -76,10 +77,14 @@ class HubService:
         self._writer: ThreadPoolExecutor | None = None
         self.pg_tickets: Any = None
         """PostgreSQL: hub/pg_tickets.py, plain tickets in two round trips (the fast path's)."""
+        self.pg_desks: Any = None
+        """PostgreSQL: hub/pg_desks.py, start, recall, finish, no-show in three (the same)."""
         if engine.dialect.name == "postgresql":
+            from .pg_desks import PgDesks
             from .pg_tickets import PgTickets
 
             self.pg_tickets = PgTickets(self)
+            self.pg_desks = PgDesks(self)
 
     # --- connections -------------------------------------------------------------------------
 
@@ -111,7 +116,9 @@ class HubService:
             return
         with conn.begin():
             if write and self.engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                raw: Any = conn.connection.driver_connection
+                with raw.pipeline():  # BEGIN and the lock in one round trip, not two
+                    raw.execute(LOCK_SQL)
             yield conn
 
     def run_batch(
@@ -254,7 +261,9 @@ class HubService:
                     return Outcome(prior_status, body, [], replayed=True)
             status, body = work(conn, events)
             if events and self.engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(NOTIFY_SQL)  # other replicas' tailers wake at commit
+                # other replicas' tailers wake at commit (on the cursor: SQLAlchemy's own
+                # execution costs more than the statement)
+                conn.connection.driver_connection.execute(NOTIFY_SQL)  # type: ignore[union-attr]
             if idem_key:
                 repo.put_idempotent(
                     conn,

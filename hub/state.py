@@ -107,8 +107,8 @@ class HubState:
         """write(), with group commit on SQLite: writes that arrive in the same turn of the event
         loop share one transaction, each in its own savepoint (one that fails leaves the others
         alone), and one commit. For use cases that do all their database work through
-        HubService.transaction(). (On PostgreSQL, where every statement is a round trip to the
-        server, grouping measured no better: see docs/benchmarks.md.)"""
+        HubService.transaction(). (On PostgreSQL the plain tickets are grouped by write_grouped()
+        and hub/pg_tickets.py, which pipeline the statements: see docs/benchmarks.md.)"""
         if not self.inline:
             return await self.write(fn, *args)
         loop = asyncio.get_running_loop()

@@ -1,4 +1,4 @@
-"""hub/pg_tickets.py issues tickets on PostgreSQL exactly as the generic path does.
+"""hub/pg_tickets.py and hub/pg_desks.py act on PostgreSQL exactly as the generic path does.
 
 The same requests go, on two fresh databases with the same clock and secret, through the generic
 path one at a time and through the pipelined path in groups; every answer and every stored row
@@ -26,7 +26,8 @@ from tests.hubtools import ROOT, FakeClock, new_postgres_database, write_config
 
 KIOSK = Principal(7, "kiosk", "kiosk", "centro", None)
 OTHER_KIOSK = Principal(8, "kiosk 2", "kiosk", "centro", None)
-ADMIN = Principal(9, "admin", "admin", None, None)
+DISPLAY = Principal(9, "display", "display", "centro", None)
+ADMIN_DESK = Principal(11, "admin", "admin", None, None)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def test_groups_answer_and_store_what_one_at_a_time_would(
         [_request(key="k1"), _request(key="k2", request_hash="other"), _request(lang="xx")],
         [_request("certificates", priority="pregnancy"), _request("certificates")] * 3,
         # not plain: the generic path answers, in the group's order
-        [_request("nope"), _request(priority="vip"), _request(principal=ADMIN), _request()],
+        [_request("nope"), _request(priority="vip"), _request(principal=DISPLAY), _request()],
     ]
     got = _compare(hubs, groups)
     assert [a[1]["number"] for a in got[:5]] == ["A001", "A002", "C001", "A003", "A004"]
@@ -186,3 +187,104 @@ def test_event_ids_follow_the_order_of_the_tickets(hubs: tuple[HubService, HubSe
     assert kinds == ["ticket.issued", "queue.changed"] * 10
     waiting = [r.events[1]["services"][0]["waiting"] for r in results if isinstance(r, Outcome)]
     assert waiting == list(range(1, 11))
+
+
+def _desk_generic(
+    svc: HubService, principal: Principal, key: str | None, digest: str, desk: str, action: str
+) -> Outcome | Exception:
+    try:
+        return svc.run_write(
+            principal.scope,
+            key,
+            digest,
+            lambda conn, events: svc.desk_action(conn, events, principal, None, desk, action, {}),
+        )
+    except DomainError as exc:
+        return exc
+
+
+def _desk_pipelined(
+    svc: HubService, principal: Principal, key: str | None, digest: str, desk: str, action: str
+) -> Outcome | Exception:
+    if action in ("pause", "resume"):  # not on hub/pg_desks.py's path
+        return _desk_generic(svc, principal, key, digest, desk, action)
+    try:
+        return svc.pg_desks.act(principal, key, digest, None, desk, action)
+    except DomainError as exc:
+        return exc
+
+
+def test_desk_actions_answer_and_store_what_the_generic_path_does(
+    hubs: tuple[HubService, HubService],
+) -> None:
+    clerk = Principal(10, "clerk", "staff", "centro", "1")
+    _compare(hubs, [[_request() for _ in range(5)], [_request("certificates")]])
+    steps = [
+        (ADMIN_DESK, None, "start"),  # nobody called yet
+        (ADMIN_DESK, None, "next"),
+        (ADMIN_DESK, None, "recall"),
+        (ADMIN_DESK, None, "recall"),
+        (ADMIN_DESK, "s1", "start"),
+        (ADMIN_DESK, "s1", "start"),  # the same key: the stored answer
+        (ADMIN_DESK, "s1", "finish"),  # the same key for another request
+        (ADMIN_DESK, None, "recall"),  # serving cannot be recalled
+        (ADMIN_DESK, None, "finish"),
+        (ADMIN_DESK, None, "finish"),  # nothing in hand
+        (ADMIN_DESK, None, "next"),
+        (clerk, None, "no-show"),  # a clerk of another desk
+        (ADMIN_DESK, "n1", "no-show"),
+        (ADMIN_DESK, None, "next"),
+        (ADMIN_DESK, None, "start"),
+        (ADMIN_DESK, "x1", "next"),  # while serving: finishes it, calls the next
+        (ADMIN_DESK, "x1", "next"),  # the stored answer
+        (ADMIN_DESK, None, "next"),  # the one called is not served yet
+        (ADMIN_DESK, None, "pause"),
+        (ADMIN_DESK, None, "no-show"),
+        (ADMIN_DESK, None, "next"),  # paused
+        (ADMIN_DESK, None, "resume"),
+        (ADMIN_DESK, None, "next"),
+        (ADMIN_DESK, None, "no-show"),
+        (ADMIN_DESK, None, "next"),  # nobody left: 204
+    ]
+    generic, pipelined = hubs
+    got = []
+    for principal, key, action in steps:
+        digest = f"{action}-{key}"
+        if key == "s1" and action == "finish":
+            digest = "other"
+        expected = _answer(_desk_generic(generic, principal, key, digest, "2", action))
+        answer = _answer(_desk_pipelined(pipelined, principal, key, digest, "2", action))
+        assert answer == expected, action
+        got.append(answer)
+        generic.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    assert _stored(pipelined) == _stored(generic)
+    assert got[0] == ("error", "desk_idle") and got[9] == ("error", "desk_idle")
+    assert got[2][1]["status"] == "recalled" and got[3][1]["recalls"] == 2
+    assert got[5][3] is True and got[6] == ("error", "idempotency_key_reused")
+    assert got[7] == ("error", "ticket_not_called")
+    assert got[8][1]["status"] == "done" and got[11] == ("error", "forbidden")
+    assert got[12][1]["status"] == "no_show"
+    assert got[15][1]["status"] == "called" and got[16][3] is True
+    assert [e["type"] for e in got[15][2]] == ["ticket.finished", "ticket.called", "queue.changed"]
+    assert got[17] == ("error", "desk_busy") and got[20] == ("error", "desk_paused")
+    assert got[22][1]["number"] == "A005" and got[24][0:2] == (204, None)
+    kinds = [e["type"] for a in got if a[0] == 200 for e in a[2]]
+    assert "ticket.finished" in kinds and "ticket.no_show" in kinds
+
+
+def test_next_marks_the_tickets_a_priority_one_overtakes_as_the_generic_path_does(
+    hubs: tuple[HubService, HubService],
+) -> None:
+    _compare(hubs, [[_request(), _request("taxes"), _request(priority="elderly")]])
+    generic, pipelined = hubs
+    for action in ("next", "no-show", "next", "start", "next"):
+        expected = _answer(_desk_generic(generic, ADMIN_DESK, None, "h", "2", action))
+        assert _answer(_desk_pipelined(pipelined, ADMIN_DESK, None, "h", "2", action)) == expected
+        generic.clock.advance(minutes=20)  # type: ignore[attr-defined]
+    stored = _stored(pipelined)
+    assert stored == _stored(generic)
+    with pipelined.engine.connect() as conn:
+        overtaken = conn.execute(
+            text("SELECT count(*) FROM tickets WHERE overtaken_at IS NOT NULL")
+        )
+        assert overtaken.scalar_one() == 2
