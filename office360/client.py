@@ -160,6 +160,16 @@ class HubClient:
     def report_health(self, payload: Mapping[str, Any]) -> dict[str, Any] | None:
         return self._request("POST", "/api/v1/devices/health", json=dict(payload))
 
+    def reserve_blocks(self, size: int, next_day: bool = False) -> dict[str, Any]:
+        """This kiosk's offline number blocks (kiosk token; see docs/api.md)."""
+        return self._request(
+            "POST", "/api/v1/devices/blocks", json={"size": size, "next_day": next_day}
+        )
+
+    def send_offline(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """Tickets issued while the hub was unreachable; a result per item."""
+        return self._request("POST", "/api/v1/tickets/offline", json={"items": items})
+
     def devices(self, office: str | None = None) -> list[dict[str, Any]]:
         """The last health report of each kiosk and display (manager or admin token)."""
         return self._request("GET", "/api/v1/devices", params=self._office(office))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from office360.client import HubClient, HubError, HubUnreachable
@@ -82,7 +81,7 @@ class OfflineSync:
             batch = self.spool.pending(BATCH)
             if not batch:
                 return settled
-            answer = self._post("/api/v1/tickets/offline", {"items": [t.item() for t in batch]})
+            answer = self.client.send_offline([t.item() for t in batch])
             results = answer.get("results") if isinstance(answer, dict) else None
             if not isinstance(results, list) or len(results) != len(batch):
                 raise HubError("bad_response", "the hub's answer does not match the batch")
@@ -105,8 +104,7 @@ class OfflineSync:
             settled += progress
 
     def refresh_blocks(self) -> None:
-        body = {"size": self.block_size, "next_day": self._wants_next_day()}
-        answer = self._post("/api/v1/devices/blocks", body)
+        answer = self.client.reserve_blocks(self.block_size, self._wants_next_day())
         if not isinstance(answer, dict) or not isinstance(answer.get("blocks"), list):
             raise HubError("bad_response", "the hub's blocks answer has no blocks")
         self.spool.store_blocks(answer["blocks"], answer.get("days") or [self.mode.today()])
@@ -116,10 +114,6 @@ class OfflineSync:
             return False
         local = self.mode.now().astimezone(ZoneInfo(self.mode.timezone))
         return local.time() >= self.next_day_from
-
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        # HubClient's plumbing: timeouts, retries and the Idempotency-Key header.
-        return self.client._request("POST", path, json=body)
 
     # --- the thread --------------------------------------------------------------------------
 
