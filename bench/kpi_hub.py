@@ -44,7 +44,8 @@ from kpi_report import DESKS, SERVICES, synthesize  # noqa: E402
 
 from hub import tables  # noqa: E402
 from hub.db import make_engine, migrate  # noqa: E402
-from hub.reports_repo import kpi_days, load_kpis, read_engine, ticket_records  # noqa: E402
+from hub.reports_repo import load_kpis, read_engine, ticket_records  # noqa: E402
+from hub.tables import kpi_days  # noqa: E402
 from office360.core.kpi import compute_kpis  # noqa: E402
 from tests.hubtools import free_port, make_token, wait_healthy  # noqa: E402
 

@@ -83,14 +83,6 @@ _FREE_DESK = (
     "UPDATE desks SET current_ticket_id = NULL, updated_at = %(now)s "
     "WHERE office_id = %(o)s AND id = %(d)s"
 )
-_COUNTS = """
-SELECT (SELECT waiting FROM waiting_counts WHERE office_id = %(o)s AND service_id = %(svc)s),
-  (SELECT count(*) FROM tickets WHERE office_id = %(o)s AND service_id = %(svc)s
-     AND status = 'waiting' AND slot_at IS NOT NULL AND slot_at <= %(now)s),
-  (SELECT fair_at FROM tickets WHERE office_id = %(o)s AND status = 'waiting'
-     AND service_id = %(svc)s AND (slot_at IS NULL OR slot_at <= %(now)s)
-     ORDER BY fair_at LIMIT 1)
-"""
 
 
 def _store_sql(events: int, idempotent: bool) -> str:
@@ -195,7 +187,7 @@ class PgDesks:
                     row = self._update(raw, params, office, current, action, now, emitted)
                     service_id, called = row.service_id, None
                 counts = {"o": office.id, "svc": service_id, "now": now}
-                counted = raw.execute(_COUNTS, counts)
+                counted = raw.execute(repo.SERVICE_STATS_PG, counts)
                 numbered = raw.execute(
                     _NEXT_IDS, (len(emitted) + 2 if called else len(emitted) + 1,)
                 )

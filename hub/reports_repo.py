@@ -450,8 +450,6 @@ def warm_quietly(engine: Engine, settings: Settings, stop: Event) -> None:
 UnitKey = tuple[str, str]  # (office, stored local day)
 Unit = list[DayCells]  # the collected tickets of one stored office-day (a part per issue day)
 
-kpi_days = t.kpi_days
-
 
 class _DayCache:
     """The office-days that are over (`_settled`, and past in the office's zone), kept per report
@@ -533,7 +531,7 @@ def _day_cells(
             elif entry is not None:
                 del cache.entries[kept_key]
         if cache.table is None:
-            cache.table = inspect(conn).has_table(kpi_days.name)
+            cache.table = inspect(conn).has_table(t.kpi_days.name)
         if cache.table and len(units) < len(prints):
             for key, unit in _stored_units(conn, timezones, first, last, office, prints, units):
                 units[key] = unit
@@ -595,7 +593,7 @@ def _stored_units(
 ) -> Iterator[tuple[UnitKey, Unit]]:
     """The office-days of `prints` not `known` that `kpi_days` holds, for the same zone and
     layout and with the same fingerprint as now; the rest are read from the tickets again."""
-    k = kpi_days.c
+    k = t.kpi_days.c
     query = select(k.office_id, k.day, k.zone, k.format, k.tickets, k.last_id).where(
         k.day >= first.isoformat(), k.day <= last.isoformat()
     )
@@ -647,18 +645,18 @@ def _store_units(
                 "stored_at": now,
             }
         )
-    k = kpi_days.c
+    k = t.kpi_days.c
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA query_only=OFF")  # this connection only (no pool)
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             conn.execute(
-                delete(kpi_days).where(
+                delete(t.kpi_days).where(
                     tuple_(k.office_id, k.day).in_([(r["office_id"], r["day"]) for r in rows])
                 )
             )
-            conn.execute(insert(kpi_days), rows)
+            conn.execute(insert(t.kpi_days), rows)
             conn.commit()
     except DBAPIError as exc:  # e.g. another process stored the same days first
         log.info("kpi_days not stored (%s): kept in memory only", exc.__class__.__name__)

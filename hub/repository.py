@@ -321,7 +321,7 @@ def count_ahead_of_priority(
 
 
 # PostgreSQL, where each statement is a round trip: the three reads of service_stats in one
-_STATS_PG = """
+SERVICE_STATS_PG = """
 SELECT (SELECT waiting FROM waiting_counts WHERE office_id = %(o)s AND service_id = %(svc)s),
   (SELECT count(*) FROM tickets WHERE office_id = %(o)s AND service_id = %(svc)s
      AND status = 'waiting' AND slot_at IS NOT NULL AND slot_at <= %(now)s),
@@ -358,7 +358,7 @@ def service_stats(
     """(waiting tickets whose turn can come now, the earliest fair time among them)."""
     if conn.dialect.name == "postgresql":
         plain, slotted, first = _pg_rows(
-            conn, _STATS_PG, {"o": office_id, "svc": service_id, "now": now}
+            conn, SERVICE_STATS_PG, {"o": office_id, "svc": service_id, "now": now}
         )[0]
         return int(plain or 0) + int(slotted or 0), from_db_time(first)
     params = {"o": office_id, "svc": service_id, "now": db_time(conn, now)}

@@ -22,7 +22,8 @@ from sqlalchemy import delete, func, select, update
 
 from hub import reports_repo, tables
 from hub.db import make_engine, migrate
-from hub.reports_repo import iter_ticket_records, kpi_days, load_kpis, read_engine, warm
+from hub.reports_repo import iter_ticket_records, load_kpis, read_engine, warm
+from hub.tables import kpi_days
 from office360.core.kpi import KpiReport, TicketRecord, compute_kpis
 from tests.hubtools import ROOT, FakeClock, ThreadHub, free_port, new_postgres_database
 from tests.hubtools import write_config as hub_config
