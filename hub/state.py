@@ -90,16 +90,7 @@ class HubState:
                     results = await loop.run_in_executor(writer, many, items)
                 except Exception as exc:
                     results = [exc] * len(group)
-                events = [e for r in results if not isinstance(r, Exception) for e in r.events]
-                if events and not self.tailed:
-                    (self.publish or self.broker.publish)(events)
-                for (_, done), result in zip(group, results, strict=True):
-                    if done.cancelled():
-                        continue
-                    if isinstance(result, Exception):
-                        done.set_exception(result)
-                    else:
-                        done.set_result(result)
+                self._settle([done for _, done in group], results)
         finally:
             self._grouping = None
 
@@ -124,17 +115,16 @@ class HubState:
             results = self.service.run_batch([(fn, args) for fn, args, _ in batch])
         except Exception as exc:  # the commit itself failed: nothing of the batch is stored
             results = [exc] * len(batch)
-        self._settle(batch, results)
+        self._settle([done for _, _, done in batch], results)
 
     def _settle(
-        self,
-        batch: list[tuple[Callable[..., Outcome], tuple[Any, ...], asyncio.Future[Outcome]]],
-        results: list[Outcome | Exception],
+        self, dones: list[asyncio.Future[Outcome]], results: list[Outcome | Exception]
     ) -> None:
+        """Publish a committed group's events, in id order, then answer each of its writers."""
         events = [e for r in results if isinstance(r, Outcome) for e in r.events]
         if events and not self.tailed:
-            (self.publish or self.broker.publish)(events)  # in id order, after the commit
-        for (_, _, done), result in zip(batch, results, strict=True):
+            (self.publish or self.broker.publish)(events)
+        for done, result in zip(dones, results, strict=True):
             if done.cancelled():
                 continue
             if isinstance(result, BaseException):
