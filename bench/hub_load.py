@@ -347,6 +347,8 @@ def main() -> int:
         "--server-pid", type=int, default=0, help="PostgreSQL's postmaster: report its CPU too"
     )
     args = parser.parse_args()
+    probe = min(_speed_probe() for _ in range(3))
+    steal_before = _cpu_ticks()
     proc = None
     if args.start:
         proc, url, token = start_hub(args.desks, args.database_url, args.workers)
@@ -388,8 +390,31 @@ def main() -> int:
         if proc:
             proc.terminate()
             proc.wait(10)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    steal = _steal_share(steal_before)
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, "
+        f"{steal:.0%} of CPU time taken by the hypervisor, speed probe {probe:.0f} ms"
+    )
     return 0
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(steal, all) ticks of /proc/stat: how much the VM's host took from this machine."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return fields[7], sum(fields)
+
+
+def _steal_share(before: tuple[int, int]) -> float:
+    steal, total = _cpu_ticks()
+    return (steal - before[0]) / max(1, total - before[1])
+
+
+def _speed_probe() -> float:
+    """Milliseconds of CPU for a fixed piece of Python work (lower is faster): a
+    VM's speed moves with its neighbours, so figures from two runs compare only next to it."""
+    started = time.process_time()
+    sum(range(5_000_000))
+    return (time.process_time() - started) * 1000
 
 
 if __name__ == "__main__":

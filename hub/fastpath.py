@@ -21,6 +21,7 @@ from office360.core.errors import DomainError
 from .api.deps import request_hash
 from .errors import error_response, status_for
 from .pg_desks import ACTIONS as PG_DESK_ACTIONS
+from .pg_desks import DeskRequest
 from .pg_tickets import TicketRequest
 from .services import Outcome
 from .state import HubState
@@ -140,7 +141,7 @@ class FastPath:
             digest = request_hash("POST", "/tickets", raw)
             if svc.pg_tickets is not None:
                 request = TicketRequest(caller, plain.key, digest, fields)
-                outcome = await state.write_grouped(svc.pg_tickets.issue_many, request)
+                outcome = await state.write_grouped(svc.pg_tickets.write_many, request)
             else:
                 outcome = await state.write_batched(
                     svc.run_write,
@@ -186,9 +187,8 @@ class FastPath:
             if svc.pg_desks is not None and (
                 action in PG_DESK_ACTIONS or (action == "next" and not body)
             ):
-                outcome = await state.write(
-                    svc.pg_desks.act, caller, plain.key, digest, office, desk, action
-                )
+                desk_request = DeskRequest(caller, plain.key, digest, office, desk, action)
+                outcome = await state.write_grouped(svc.pg_tickets.write_many, desk_request)
             else:
                 outcome = await state.write_batched(
                     svc.run_write,

@@ -1,29 +1,34 @@
-"""A desk's start, recall, finish and no-show on PostgreSQL in three round trips instead of ten.
+"""A desk's next, start, recall, finish and no-show on PostgreSQL, written in the same
+transaction and round trips as the tickets that arrived with it (hub/pg_tickets.py write_many).
 
 HubService.desk_action runs each statement as a round trip: BEGIN, the write lock, the desk, its
 ticket, the update, the ticket again, an event, the queue's counts, another event, NOTIFY, COMMIT.
-Here, in psycopg's pipeline mode and one transaction:
+Here, in psycopg's pipeline mode, each desk action of a group is written in three steps:
 
-1. BEGIN, the write lock, then one statement reading the desk, its current ticket and the answer
-   stored under the Idempotency-Key;
-2. the updates, and one statement reading the service's counts and the ids of the two events;
-3. both events, NOTIFY and the idempotency row; COMMIT.
+1. send_reads (after the group's write lock): one statement reading the desk, its current ticket
+   and the answer stored under the Idempotency-Key, and for next the tickets the policy could
+   pick;
+2. send_writes: the updates, then the service's counts and the ids of the events to read;
+3. send_store: the events, NOTIFY and the idempotency row, sent with the group's COMMIT.
 
 The ticket after the update is the one read with the update's values applied. Whenever the
 generic path would answer anything but 200 (an unknown desk, a forbidden token, no ticket in
-hand, a transition the ticket cannot make), this transaction is rolled back and the generic path
-answers: it stays the reference and gives the errors.
+hand, a transition the ticket cannot make, nobody waiting), the step raises Generic before
+writing anything, and the generic path answers once the group has committed: it stays the
+reference and gives the errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from office360.core import events as ev
-from office360.core.errors import DomainError
+from office360.core.errors import DomainError, Invalid
 from office360.core.estimate import estimated_wait
 from office360.core.lifecycle import transition
 from office360.core.model import ACTIVE_AT_DESK, TicketStatus
@@ -33,7 +38,6 @@ from . import repository as repo
 from . import tables as t
 from .auth import CAN_ACT_ANY_DESK, Principal
 from .fastsql import from_db_time
-from .pg_tickets import _replayed
 from .replication import CHANNEL
 
 if TYPE_CHECKING:
@@ -106,8 +110,38 @@ _STORES = {(n, i): _store_sql(n, i) for n in (2, 3) for i in (False, True)}
 _NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)"
 
 
-class _Generic(Exception):
+class Generic(Exception):
     """Roll back: the generic path answers this request."""
+
+
+@dataclass
+class DeskRequest:
+    principal: Principal
+    idem_key: str | None
+    request_hash: str
+    office_id: str | None
+    desk_id: str
+    action: str
+    """one of ACTIONS, or "next" with no body"""
+
+
+@dataclass
+class DeskStep:
+    """A desk action between the round trips of the group it is written in."""
+
+    request: DeskRequest
+    office: OfficeSettings
+    open_desks: dict[str, int]
+    params: dict[str, Any]
+    read: Any
+    candidates: Any
+    emitted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    now: datetime | None = None
+    row: Any = None
+    service_id: str = ""
+    called: Any = None
+    counted: Any = None
+    numbered: Any = None
 
 
 class PgDesks:
@@ -123,134 +157,143 @@ class PgDesks:
         desk_id: str,
         action: str,
     ) -> Outcome:
-        """POST /desks/{desk}/{action} with no body, for an action of ACTIONS."""
+        """POST /desks/{desk}/{action} with no body, for an action of ACTIONS or "next"."""
+        request = DeskRequest(principal, idem_key, request_hash, office_id, desk_id, action)
+        result = self.svc.pg_tickets.write_many([request])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def generic(self, request: DeskRequest) -> Outcome | Exception:
+        """The generic path's answer, in a transaction of its own."""
+        svc, r = self.svc, request
         try:
-            return self._act(principal, idem_key, request_hash, office_id, desk_id, action)
-        except _Generic:
-            svc = self.svc
             return svc.run_write(
-                principal.scope,
-                idem_key,
-                request_hash,
+                r.principal.scope,
+                r.idem_key,
+                r.request_hash,
                 lambda conn, events: svc.desk_action(
-                    conn, events, principal, office_id, desk_id, action, {}
+                    conn, events, r.principal, r.office_id, r.desk_id, r.action, {}
                 ),
             )
+        except Exception as exc:
+            return exc
 
-    def _act(
-        self,
-        principal: Principal,
-        idem_key: str | None,
-        request_hash: str,
-        office_id: str | None,
-        desk_id: str,
-        action: str,
-    ) -> Outcome:
-        from .services import LOCK_SQL, Outcome
-
+    def open_desks(self, conn: Any, request: DeskRequest) -> tuple[OfficeSettings, dict[str, int]]:
+        """Checks made before the pipeline (SQLAlchemy cannot read in it); Generic when the
+        generic path must answer (an unknown office, a clerk of another desk)."""
         svc = self.svc
         try:
-            office = svc.office(office_id, principal)
+            office = svc.office(request.office_id, request.principal)
         except DomainError:
-            raise _Generic() from None
+            raise Generic() from None
+        principal = request.principal
         if principal.role not in CAN_ACT_ANY_DESK and not (
-            principal.role == "staff" and principal.desk_id == desk_id
+            principal.role == "staff" and principal.desk_id == request.desk_id
         ):
-            raise _Generic()
-        with svc.transaction(write=False) as conn:  # the lock is the pipeline's first statement
-            open_desks = svc._open_desks(conn, office.id)  # SQLAlchemy cannot read in the pipeline
-            raw: Any = conn.connection.driver_connection
-            with raw.pipeline():
-                raw.execute(LOCK_SQL)
-                params = {"o": office.id, "d": desk_id, "scope": principal.scope, "key": idem_key}
-                read = raw.execute(_READ, params)
-                candidates = raw.execute(_CANDIDATES, params) if action == "next" else None
-                found = read.fetchone()
-                if found[2] is not None:  # the key's answer is stored already
-                    result = _replayed(request_hash, found[2:5])
-                    if isinstance(result, Exception):
-                        raise result
-                    return result
-                if found[0] is None:
-                    raise _Generic()  # no such desk
-                current: Any = repo._read_ticket(found[7:]) if found[7] is not None else None
-                if current is not None and TicketStatus(current.status) not in ACTIVE_AT_DESK:
-                    current = None
-                now = svc.clock()
-                emitted: list[tuple[str, dict[str, Any]]] = []
-                row: Any
-                if candidates is not None:
-                    service_id, called = self._call(
-                        raw, params, office, found, current, candidates, now, emitted
-                    )
-                else:
-                    row = self._update(raw, params, office, current, action, now, emitted)
-                    service_id, called = row.service_id, None
-                counts = {"o": office.id, "svc": service_id, "now": now}
-                counted = raw.execute(repo.SERVICE_STATS_PG, counts)
-                numbered = raw.execute(
-                    _NEXT_IDS, (len(emitted) + 2 if called else len(emitted) + 1,)
-                )
-                if called is not None:  # the ticket called, as the update left it
-                    row = repo._read_ticket(called.fetchone())
-                    emitted.append((ev.TICKET_CALLED, {"ticket": svc._event_ticket(row)}))
-                plain, slotted, oldest_raw = counted.fetchone()
-                ids = [r[0] for r in numbered.fetchall()]
-                mean = svc._mean_service(conn, office.id, row.service_id)
-                waiting = int(plain or 0) + int(slotted or 0)
-                oldest = from_db_time(oldest_raw)
-                stats = {
-                    "service": row.service_id,
-                    "waiting": waiting,
-                    "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
-                    "estimated_wait_s": estimated_wait(
-                        waiting, open_desks.get(row.service_id, 0), mean
-                    ),
-                }
-                emitted.append((ev.QUEUE_CHANGED, {"services": [stats]}))
-                body = svc._ticket_json(conn, row)
-                store: dict[str, Any] = {"o": office.id, "now": now, "channel_name": CHANNEL}
-                events = []
-                for n, (event_id, (event_kind, payload)) in enumerate(
-                    zip(sorted(ids), emitted, strict=True), 1
-                ):
-                    store[f"e{n}"] = event_id
-                    store[f"k{n}"] = event_kind
-                    store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
-                    event: dict[str, Any] = {
-                        "id": event_id,
-                        "type": event_kind,
-                        "office": office.id,
-                    }
-                    event["at"] = now.isoformat()
-                    events.append(event | payload)
-                if idem_key:
-                    store |= {"scope": principal.scope, "key": idem_key, "hash": request_hash}
-                    store["body"] = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
-                    store["status"] = 200
-                    store["created"] = svc.clock()
-                raw.execute(_STORES[(len(emitted), bool(idem_key))], store)
-                raw.commit()  # inside the pipeline: sent with the statements above
+            raise Generic()
+        return office, svc._open_desks(conn, office.id)
+
+    def send_reads(
+        self, raw: Any, request: DeskRequest, office: OfficeSettings, open_desks: dict[str, int]
+    ) -> DeskStep:
+        """Round trip 1 (after the write lock): the desk, its ticket, the stored answer, and for
+        next the tickets the policy could pick."""
+        params = {
+            "o": office.id,
+            "d": request.desk_id,
+            "scope": request.principal.scope,
+            "key": request.idem_key,
+        }
+        read = raw.execute(_READ, params)
+        candidates = raw.execute(_CANDIDATES, params) if request.action == "next" else None
+        return DeskStep(request, office, open_desks, params, read, candidates)
+
+    def send_writes(self, raw: Any, step: DeskStep) -> Outcome | Exception | None:
+        """Round trip 2: the updates, then the counts and event ids to read. Returns a stored
+        answer (a repeated key) at once; raises Generic before writing anything."""
+        found = step.read.fetchone()
+        request = step.request
+        if found[2] is not None:  # the key's answer is stored already
+            return replayed(request.request_hash, found[2:5])
+        if found[0] is None:
+            raise Generic()  # no such desk
+        current: Any = repo._read_ticket(found[7:]) if found[7] is not None else None
+        if current is not None and TicketStatus(current.status) not in ACTIVE_AT_DESK:
+            current = None
+        step.now = now = self.svc.clock()
+        if step.candidates is not None:
+            step.service_id, step.called = self._call(raw, step, found, current, now)
+        else:
+            step.row = self._update(raw, step, current, now)
+            step.service_id = step.row.service_id
+        counts = {"o": step.office.id, "svc": step.service_id, "now": now}
+        step.counted = raw.execute(repo.SERVICE_STATS_PG, counts)
+        ids = len(step.emitted) + (2 if step.called is not None else 1)
+        step.numbered = raw.execute(_NEXT_IDS, (ids,))
+        return None
+
+    def send_store(self, conn: Any, raw: Any, step: DeskStep) -> Outcome:
+        """Round trip 3 (with COMMIT): both events, NOTIFY and the answer under its key."""
+        from .services import Outcome
+
+        svc, office, request, now = self.svc, step.office, step.request, step.now
+        assert now is not None
+        emitted = step.emitted
+        if step.called is not None:  # the ticket called, as the update left it
+            step.row = repo._read_ticket(step.called.fetchone())
+            emitted.append((ev.TICKET_CALLED, {"ticket": svc._event_ticket(step.row)}))
+        row = step.row
+        plain, slotted, oldest_raw = step.counted.fetchone()
+        ids = [r[0] for r in step.numbered.fetchall()]
+        mean = svc._mean_service(conn, office.id, row.service_id)
+        waiting = int(plain or 0) + int(slotted or 0)
+        oldest = from_db_time(oldest_raw)
+        stats = {
+            "service": row.service_id,
+            "waiting": waiting,
+            "longest_wait_s": int((now - oldest).total_seconds()) if oldest else 0,
+            "estimated_wait_s": estimated_wait(
+                waiting, step.open_desks.get(row.service_id, 0), mean
+            ),
+        }
+        emitted.append((ev.QUEUE_CHANGED, {"services": [stats]}))
+        body = svc._ticket_json(conn, row)
+        store: dict[str, Any] = {"o": office.id, "now": now, "channel_name": CHANNEL}
+        events = []
+        for n, (event_id, (event_kind, payload)) in enumerate(
+            zip(sorted(ids), emitted, strict=True), 1
+        ):
+            store[f"e{n}"] = event_id
+            store[f"k{n}"] = event_kind
+            store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+            event: dict[str, Any] = {"id": event_id, "type": event_kind, "office": office.id}
+            event["at"] = now.isoformat()
+            events.append(event | payload)
+        if request.idem_key:
+            store |= {"scope": request.principal.scope, "key": request.idem_key}
+            store["hash"] = request.request_hash
+            store["body"] = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
+            store["status"] = 200
+            store["created"] = svc.clock()
+        raw.execute(_STORES[(len(emitted), bool(request.idem_key))], store)
         return Outcome(200, body, events)
 
-    def _update(
-        self,
-        raw: Any,
-        params: dict[str, Any],
-        office: OfficeSettings,
-        current: Any,
-        action: str,
-        now: datetime,
-        emitted: list[tuple[str, dict[str, Any]]],
-    ) -> Any:
+    def _update(self, raw: Any, step: DeskStep, current: Any, now: datetime) -> Any:
         """start, recall, finish, no-show: the ticket in hand, updated."""
+        action, params, office, emitted = (
+            step.request.action,
+            step.params,
+            step.office,
+            step.emitted,
+        )
         lifecycle, kind, status = ACTIONS[action]
         if current is None:
-            raise _Generic()  # no ticket in hand
+            raise Generic()  # no ticket in hand
         try:
             transition(current.status, lifecycle)
         except DomainError:
-            raise _Generic() from None
+            raise Generic() from None
         row = current
         row.status = status
         if action == "recall":
@@ -272,25 +315,18 @@ class PgDesks:
         return row
 
     def _call(
-        self,
-        raw: Any,
-        params: dict[str, Any],
-        office: OfficeSettings,
-        found: Any,
-        current: Any,
-        candidates: Any,
-        now: datetime,
-        emitted: list[tuple[str, dict[str, Any]]],
+        self, raw: Any, step: DeskStep, found: Any, current: Any, now: datetime
     ) -> tuple[str, Any]:
         """next: the ticket in service (if any) finished, the next one called: its service and
         the cursor that reads it back."""
-        svc = self.svc
+        svc, params, office, emitted = self.svc, step.params, step.office, step.emitted
         services, state = list(found[5]), found[6]
         if state == "paused" or (current is not None and current.status != "serving"):
-            raise _Generic()  # desk_paused, desk_busy
-        decision = choose_next([repo._queued_of(r) for r in candidates.fetchall()], now, svc.policy)
+            raise Generic()  # desk_paused, desk_busy
+        candidates = step.candidates.fetchall()
+        decision = choose_next([repo._queued_of(r) for r in candidates], now, svc.policy)
         if decision is None:
-            raise _Generic()  # nobody waits: 204
+            raise Generic()  # nobody waits: 204
         chosen = decision.ticket
         transition(TicketStatus.WAITING, "call")
         if current is not None:  # "next" while serving ends that service
@@ -313,3 +349,15 @@ class PgDesks:
         raw.execute(_CALL, called)
         raw.execute(_HOLD, called)
         return chosen.service_id, raw.execute(_CALLED, called)
+
+
+def replayed(request_hash: str, prior: Sequence[Any]) -> Outcome | Exception:
+    from .services import Outcome
+
+    prior_hash, prior_status, prior_body = prior
+    if prior_hash != request_hash:
+        return Invalid(
+            "idempotency_key_reused", "this Idempotency-Key was used for a different request"
+        )
+    body = orjson.loads(prior_body) if prior_body else None
+    return Outcome(int(prior_status), body, [], replayed=True)

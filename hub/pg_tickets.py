@@ -4,7 +4,9 @@ The generic path (HubService.run_write + issue_ticket) runs each of its statemen
 trip to the server: BEGIN, the write lock, the idempotency look-up, the counter, three counts, the
 ticket, two events, NOTIFY, the idempotency row, COMMIT. Here they go through psycopg's pipeline
 mode, for one ticket or for the several that arrived while the previous batch was being written
-(group commit, HubState.write_grouped), in one transaction:
+(group commit, HubState.write_grouped), in one transaction, with the desk actions that arrived
+with them (hub/pg_desks.py, written first: their reads then take the first round trip, their
+updates go before the tickets' statements, their events and answers with the tickets'):
 
 1. BEGIN, the write lock (a statement of its own, so that what follows reads after it is held),
    then for each ticket one statement that looks up its Idempotency-Key and, when the key is new,
@@ -33,14 +35,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from office360.core import events as ev
-from office360.core.errors import Invalid
 from office360.core.estimate import estimated_wait
 from office360.core.model import TicketStatus
 from office360.core.numbering import format_number, local_day
 
+from . import repository as repo
 from .auth import CAN_ISSUE, Principal
 from .fastsql import from_db_time
 from .offline_repo import OFFLINE_TOP
+from .pg_desks import DeskRequest, Generic, replayed
 from .replication import CHANNEL
 
 if TYPE_CHECKING:
@@ -124,32 +127,52 @@ class PgTickets:
 
     def issue_many(self, requests: Sequence[TicketRequest]) -> list[Outcome | Exception]:
         """Each request's outcome, or the exception the generic path would have raised."""
+        return self.write_many(requests)
+
+    def write_many(self, items: Sequence[TicketRequest | DeskRequest]) -> list[Outcome | Exception]:
+        """Tickets and desk actions that arrived together, in as few transactions as can be: in
+        each, the desk actions come first (one "next" and one action a desk at most; the others
+        wait for the next transaction), then the tickets."""
         results: dict[int, Outcome | Exception] = {}
-        plain: list[tuple[int, TicketRequest]] = []
-        for n, request in enumerate(requests):
-            if self._plain(request):
-                plain.append((n, request))
+        plain: list[tuple[int, TicketRequest | DeskRequest]] = []
+        for n, item in enumerate(items):
+            if isinstance(item, DeskRequest) or self._plain(item):
+                plain.append((n, item))
             else:
-                results[n] = self._generic(request)
+                results[n] = self._generic(item)
         while plain:  # a key given twice goes to a later batch, which sees the first's answer
-            chunk: list[tuple[int, TicketRequest]] = []
+            chunk: list[tuple[int, TicketRequest | DeskRequest]] = []
             keys: set[tuple[str, str]] = set()
-            rest: list[tuple[int, TicketRequest]] = []
-            for n, request in plain:
-                key = (request.principal.scope, request.idem_key or "")
-                if len(chunk) >= MAX_BATCH or (request.idem_key and key in keys):
-                    rest.append((n, request))
+            desks: set[str] = set()
+            calls = tickets = 0
+            rest: list[tuple[int, TicketRequest | DeskRequest]] = []
+            for n, item in plain:
+                key = (item.principal.scope, item.idem_key or "")
+                if isinstance(item, DeskRequest):
+                    full = item.desk_id in desks or (item.action == "next" and calls > 0)
+                else:
+                    full = tickets >= MAX_BATCH
+                if full or (item.idem_key and key in keys):
+                    rest.append((n, item))
                     continue
                 keys.add(key)
-                chunk.append((n, request))
+                if isinstance(item, DeskRequest):
+                    desks.add(item.desk_id)
+                    calls += item.action == "next"
+                else:
+                    tickets += 1
+                chunk.append((n, item))
             plain = rest
             try:
                 outcomes = self._batch([r for _, r in chunk])
             except Exception as exc:  # the transaction failed: nothing of the batch is stored
                 outcomes = [exc] * len(chunk)
-            for (n, _), outcome in zip(chunk, outcomes, strict=True):
+            for (n, item), outcome in zip(chunk, outcomes, strict=True):
+                if isinstance(outcome, Generic):  # after the batch, as the generic path would
+                    assert isinstance(item, DeskRequest)
+                    outcome = self.svc.pg_desks.generic(item)
                 results[n] = outcome
-        return [results[n] for n in range(len(requests))]
+        return [results[n] for n in range(len(items))]
 
     def _generic(self, request: TicketRequest) -> Outcome | Exception:
         svc, f, caller = self.svc, request.fields, request.principal
@@ -188,29 +211,50 @@ class PgTickets:
         priority = fields["priority"]
         return priority is None or priority in svc.settings.queue.priority_categories
 
-    def _batch(self, requests: Sequence[TicketRequest]) -> list[Outcome | Exception]:
+    def _batch(self, items: Sequence[TicketRequest | DeskRequest]) -> list[Outcome | Exception]:
         from .services import WRITE_LOCK_KEY
 
-        svc = self.svc
-        targets = [self._target(r) for r in requests]
-        results: list[Outcome | Exception] = []
+        svc, desks = self.svc, self.svc.pg_desks
+        results: list[Outcome | Exception | None] = [None] * len(items)
+        requests = [(n, r) for n, r in enumerate(items) if isinstance(r, TicketRequest)]
+        targets = [self._target(r) for _, r in requests]
         with svc.transaction(write=False) as conn:  # the lock is the pipeline's first statement
+            checked = []
+            for n, item in enumerate(items):
+                if isinstance(item, DeskRequest):
+                    try:
+                        checked.append((n, item, *desks.open_desks(conn, item)))
+                    except Generic as exc:
+                        results[n] = exc
             # Cached, so seldom a query; read before the pipeline (SQLAlchemy cannot read in it).
-            rates = {
-                (o.id, s.id): (
-                    svc._open_desks(conn, o.id).get(s.id, 0),
-                    svc._mean_service(conn, o.id, s.id),
-                )
-                for o, s in targets
-            }
+            opened = {o.id: svc._open_desks(conn, o.id) for o, _ in targets}
             raw = conn.connection.driver_connection
             assert raw is not None
             with raw.pipeline():
+                raw.execute(_LOCK, (WRITE_LOCK_KEY,))
+                steps = [(n, desks.send_reads(raw, item, *rest)) for n, item, *rest in checked]
+                live = []
+                for n, step in steps:
+                    try:
+                        results[n] = desks.send_writes(raw, step)
+                    except Generic as exc:
+                        results[n] = exc
+                    if results[n] is None:
+                        live.append((n, step))
+                # Mean service times are cached; a finish above drops one, read again here,
+                # after it, with the statements below rather than in a round trip of its own.
+                window = svc.settings.queue.service_time_window
+                wanted = {(o.id, s.id) for o, s in targets}
+                wanted |= {(step.office.id, step.service_id) for _, step in live}
+                recent = {
+                    (o, s): repo.recent_service_cursor(conn, o, s, window)
+                    for o, s in sorted(wanted)
+                    if svc._mean_cached(o, s) is None
+                }
                 now = svc.clock()
                 starved = svc._starved_before(now)
-                raw.execute(_LOCK, (WRITE_LOCK_KEY,))
                 cursors = []
-                for request, (office, service) in zip(requests, targets, strict=True):
+                for (_, request), (office, service) in zip(requests, targets, strict=True):
                     params = {
                         "o": office.id,
                         "p": service.prefix,
@@ -227,15 +271,22 @@ class PgTickets:
                         params["starved"] = starved
                     query = _BEGIN_PLAIN if "starved" not in params else _BEGIN_PRIORITY
                     cursors.append((raw.execute(query, params), params))
+                founds = [cursor.fetchone() for cursor, _ in cursors]  # the round trip
+                for (office_id, service_id), cursor in recent.items():
+                    seconds = repo.service_seconds(cursor.fetchall())
+                    svc._keep_mean(office_id, service_id, seconds)
+                rates = {
+                    (o.id, s.id): (opened[o.id].get(s.id, 0), svc._mean_service(conn, o.id, s.id))
+                    for o, s in targets
+                }
                 earlier: dict[tuple[str, str], list[str | None]] = {}
                 stores: list[dict[str, Any]] = []
-                for request, (office, service), (cursor, params) in zip(
-                    requests, targets, cursors, strict=True
+                for (n, request), (office, service), (_, params), found in zip(
+                    requests, targets, cursors, founds, strict=True
                 ):
-                    found = cursor.fetchone()
                     assert found is not None
                     if found[3] is None:  # the key's answer is stored already
-                        results.append(_replayed(request.request_hash, found[:3]))
+                        results[n] = replayed(request.request_hash, found[:3])
                         continue
                     seq = int(found[3])
                     # this batch's earlier tickets of the service, which found[] cannot see
@@ -249,16 +300,18 @@ class PgTickets:
                     else:
                         ahead = int(found[7]) + sum(1 for p in mine if p is not None)
                     mine.append(request.fields["priority"])
-                    outcome, store = self._answer(
+                    results[n], store = self._answer(
                         request, office, service, params, found, seq, waiting, oldest, ahead,
                         rates[(office.id, service.id)], now,
                     )  # fmt: skip
-                    results.append(outcome)
                     stores.append(store)
+                for n, step in live:
+                    results[n] = desks.send_store(conn, raw, step)
                 for store in stores:
                     raw.execute(_STORE_IDEM if store.get("key") else _STORE, store)
                 raw.commit()  # inside the pipeline: sent with the statements above
-        return results
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
 
     def _target(self, request: TicketRequest) -> tuple[OfficeSettings, ServiceSettings]:
         office = self.svc.office(request.fields["office"], request.principal)
@@ -344,15 +397,3 @@ def _stats(
         "longest_wait_s": int((now - oldest).total_seconds()),
         "estimated_wait_s": estimated_wait(waiting, *rates),
     }
-
-
-def _replayed(request_hash: str, prior: Sequence[Any]) -> Outcome | Exception:
-    from .services import Outcome
-
-    prior_hash, prior_status, prior_body = prior
-    if prior_hash != request_hash:
-        return Invalid(
-            "idempotency_key_reused", "this Idempotency-Key was used for a different request"
-        )
-    body = orjson.loads(prior_body) if prior_body else None
-    return Outcome(int(prior_status), body, [], replayed=True)

@@ -329,16 +329,23 @@ SELECT (SELECT waiting FROM waiting_counts WHERE office_id = %(o)s AND service_i
      AND service_id = %(svc)s AND (slot_at IS NULL OR slot_at <= %(now)s)
      ORDER BY fair_at LIMIT 1)
 """
-# ... and the two reads a service of next_candidates, for all the services at once
+# ... and the two reads a service of next_candidates, for all the services at once. Each head
+# comes with its ties on fair_at (the policy breaks them by id): found in ix_tickets_queue's own
+# order, a plan made when the table was small (psycopg prepares repeated statements) stays an
+# index scan instead of sorting every waiting ticket.
+_PLAIN_WAITING_PG = (
+    "office_id = %(o)s AND status = 'waiting' AND service_id = s.id "
+    "AND priority IS NULL AND slot_at IS NULL AND overtaken_at IS NULL"
+)
 _CANDIDATES_PG = f"""
 SELECT id, service_id, fair_at, priority, slot_at, overtaken_at FROM tickets
 WHERE office_id = %(o)s AND service_id = ANY(%(svcs)s::text[]) AND {t.SPECIAL_WAITING}
 UNION ALL
 SELECT h.* FROM unnest(%(svcs)s::text[]) AS s(id) CROSS JOIN LATERAL (
   SELECT id, service_id, fair_at, priority, slot_at, overtaken_at FROM tickets
-  WHERE office_id = %(o)s AND status = 'waiting' AND service_id = s.id
-    AND priority IS NULL AND slot_at IS NULL AND overtaken_at IS NULL
-  ORDER BY fair_at, slot_at, id LIMIT 1
+  WHERE {_PLAIN_WAITING_PG} AND fair_at = (
+    SELECT fair_at FROM tickets WHERE {_PLAIN_WAITING_PG} ORDER BY fair_at LIMIT 1
+  )
 ) AS h
 """
 
@@ -446,9 +453,18 @@ def queue_stats(
 def recent_service_seconds(
     conn: Connection, office_id: str, service_id: str, limit: int
 ) -> list[float]:
-    cursor = _RECENT_SERVICE.execute(conn, {"o": office_id, "svc": service_id, "n": limit})
+    cursor = recent_service_cursor(conn, office_id, service_id, limit)
     rows = cursor.fetchall()
     cursor.close()
+    return service_seconds(rows)
+
+
+def recent_service_cursor(conn: Connection, office_id: str, service_id: str, limit: int) -> Any:
+    """The statement of recent_service_seconds() sent; in psycopg's pipeline mode, not waited for."""
+    return _RECENT_SERVICE.execute(conn, {"o": office_id, "svc": service_id, "n": limit})
+
+
+def service_seconds(rows: Iterable[Sequence[Any]]) -> list[float]:
     seconds = []
     for started, finished in rows:
         end, start = from_db_time(finished), from_db_time(started)

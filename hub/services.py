@@ -646,14 +646,20 @@ class HubService:
         return counts
 
     def _mean_service(self, conn: Connection, office_id: str, service_id: str) -> float:
-        key = (office_id, service_id)
-        cached = self._mean_cache.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        q = self.settings.queue
-        recent = repo.recent_service_seconds(conn, office_id, service_id, q.service_time_window)
-        mean = mean_service_time(recent, q.default_service_time_s)
-        self._mean_cache[key] = (time.monotonic() + 30.0, mean)
+        cached = self._mean_cached(office_id, service_id)
+        if cached is not None:
+            return cached
+        window = self.settings.queue.service_time_window
+        recent = repo.recent_service_seconds(conn, office_id, service_id, window)
+        return self._keep_mean(office_id, service_id, recent)
+
+    def _mean_cached(self, office_id: str, service_id: str) -> float | None:
+        cached = self._mean_cache.get((office_id, service_id))
+        return cached[1] if cached and cached[0] > time.monotonic() else None
+
+    def _keep_mean(self, office_id: str, service_id: str, recent: list[float]) -> float:
+        mean = mean_service_time(recent, self.settings.queue.default_service_time_s)
+        self._mean_cache[(office_id, service_id)] = (time.monotonic() + 30.0, mean)
         return mean
 
     def _starved_before(self, now: datetime) -> datetime:

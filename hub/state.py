@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +39,9 @@ class HubState:
     publish: Callable[[list[dict[str, Any]]], None] | None = None
     """Where committed events go (default: the broker; SQLite workers: the SqliteEventTailer)."""
     _grouped: list[tuple[Any, asyncio.Future[Outcome]]] = field(default_factory=list, repr=False)
-    _grouping: asyncio.Task[None] | None = field(default=None, repr=False)
+    _grouping: bool = field(default=False, repr=False)
+    """A group is being written, or queued on the writer thread."""
+    _grouped_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _batch: list[tuple[Callable[..., Outcome], tuple[Any, ...], asyncio.Future[Outcome]]] = field(
         default_factory=list, repr=False
     )
@@ -64,13 +67,17 @@ class HubState:
         self, many: Callable[[list[Any]], list[Outcome | Exception]], item: Any
     ) -> Outcome:
         """Group commit on a server database: `many` writes the items that arrived while the
-        previous group was being written, in one transaction (hub/pg_tickets.py), on a thread of
-        its own; the first item of a quiet moment goes alone, at once."""
+        previous group was being written, in one transaction (hub/pg_tickets.py), on the writer
+        thread, which goes from one group to the next without waiting for the event loop (other
+        writes queued meanwhile go in between); the first item of a quiet moment goes alone."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Outcome] = loop.create_future()
-        self._grouped.append((item, done))
-        if self._grouping is None:
-            self._grouping = loop.create_task(self._write_groups(many))
+        with self._grouped_lock:
+            self._grouped.append((item, done))
+            start = not self._grouping
+            self._grouping = True
+        if start:
+            self._writer().submit(self._write_group, loop, many)
         return await done
 
     def _writer(self) -> ThreadPoolExecutor:
@@ -79,20 +86,28 @@ class HubState:
             self.writer = self.service.writer()
         return self.writer
 
-    async def _write_groups(self, many: Callable[[list[Any]], list[Outcome | Exception]]) -> None:
-        writer = self._writer()
-        loop = asyncio.get_running_loop()
+    def _write_group(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        many: Callable[[list[Any]], list[Outcome | Exception]],
+    ) -> None:
+        """On the writer thread: one group, then the next one queued behind the other writes."""
+        with self._grouped_lock:
+            group, self._grouped = self._grouped, []
+            if not group:
+                self._grouping = False
+                return
         try:
-            while self._grouped:
-                group, self._grouped = self._grouped, []
-                items = [item for item, _ in group]
-                try:
-                    results = await loop.run_in_executor(writer, many, items)
-                except Exception as exc:
-                    results = [exc] * len(group)
-                self._settle([done for _, done in group], results)
-        finally:
-            self._grouping = None
+            results = many([item for item, _ in group])
+        except Exception as exc:
+            results = [exc] * len(group)
+        dones = [done for _, done in group]
+        try:
+            loop.call_soon_threadsafe(self._settle, dones, results)
+            self._writer().submit(self._write_group, loop, many)
+        except RuntimeError:  # the hub is stopping (its loop or writer closed)
+            with self._grouped_lock:
+                self._grouping = False
 
     async def write_batched(self, fn: Callable[..., Outcome], *args: Any) -> Outcome:
         """write(), with group commit on SQLite: writes that arrive in the same turn of the event

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from hub.auth import Principal
 from hub.db import make_engine, migrate
+from hub.pg_desks import DeskRequest
 from hub.pg_tickets import TicketRequest
 from hub.services import HubService, Outcome
 from office360.config import load_settings
@@ -288,3 +289,55 @@ def test_next_marks_the_tickets_a_priority_one_overtakes_as_the_generic_path_doe
             text("SELECT count(*) FROM tickets WHERE overtaken_at IS NOT NULL")
         )
         assert overtaken.scalar_one() == 2
+
+
+def test_desk_actions_written_with_tickets_in_one_group_act_as_if_first(
+    hubs: tuple[HubService, HubService],
+) -> None:
+    """A group's desk actions go before its tickets; a second "next", or a second action of
+    the same desk, waits for the next transaction; one the pipelined path cannot take (nothing
+    in hand) is answered by the generic path once its transaction has committed."""
+    generic, pipelined = hubs
+    _compare(hubs, [[_request(), _request("taxes"), _request("certificates")]])
+    generic.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    t1, t2 = _request(key="t1"), _request("taxes", key="t2")
+    group: list[TicketRequest | DeskRequest] = [
+        t1,
+        DeskRequest(ADMIN_DESK, "a1", "h-a1", None, "1", "next"),
+        DeskRequest(ADMIN_DESK, None, "h-c", None, "3", "start"),  # nothing in hand
+        t2,
+        DeskRequest(ADMIN_DESK, "b1", "h-b1", None, "2", "next"),  # a second next: waits
+        DeskRequest(ADMIN_DESK, "a2", "h-a2", None, "1", "start"),  # desk 1 again: waits
+    ]
+    in_order = [group[1], group[2], t1, t2, group[4], group[5]]
+    expected = {}
+    for item in in_order:
+        if isinstance(item, DeskRequest):
+            result = _desk_generic(
+                generic, item.principal, item.idem_key, item.request_hash, item.desk_id, item.action
+            )
+        else:
+            result = _generic(generic, item)
+        expected[id(item)] = _answer(result)
+    assert pipelined.pg_tickets is not None
+    got = [_answer(r) for r in pipelined.pg_tickets.write_many(group)]
+    assert got == [expected[id(item)] for item in group]
+    assert got[1][1]["number"] == "A001" and got[4][1]["number"] == "C001"
+    assert got[2] == ("error", "desk_idle")
+    assert got[5][1]["status"] == "serving"
+    assert _stored(pipelined) == _stored(generic)
+    ids = [e["id"] for r in got if r[0] != "error" for e in r[2]]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_desk_group_with_no_ticket_needs_no_ticket_to_read_back(
+    hubs: tuple[HubService, HubService],
+) -> None:
+    generic, pipelined = hubs
+    _compare(hubs, [[_request(), _request("taxes")]])
+    for desk, action in [("1", "next"), ("2", "next"), ("1", "start"), ("1", "finish")]:
+        expected = _answer(_desk_generic(generic, ADMIN_DESK, None, "h", desk, action))
+        assert pipelined.pg_tickets is not None
+        request = DeskRequest(ADMIN_DESK, None, "h", None, desk, action)
+        assert _answer(pipelined.pg_tickets.write_many([request])[0]) == expected
+    assert _stored(pipelined) == _stored(generic)
