@@ -9,8 +9,9 @@ datetime into what the hub's `UTCDateTime` column stores, `from_db_time()` reads
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,9 +23,11 @@ _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DATETIME sto
 class Fast:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any]]] = {}
 
-    def _sql(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _sql(self, conn: Connection) -> tuple[str, Callable[[Mapping[str, Any]], Any]]:
+        """The statement's text for the connection's dialect, and what turns the parameters into
+        the driver's (a tuple in the statement's order, or the mapping itself)."""
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
@@ -32,15 +35,15 @@ class Fast:
             order = tuple(compiled.positiontup) if compiled.positiontup else None
             # values written into the statement itself (the 1 of last_seq + 1)
             fixed = {k: v for k, v in compiled.params.items() if v is not None}
-            found = (str(compiled), order, fixed)
+            found = (str(compiled), _binder(order, fixed))
             self._compiled[name] = found
         return found
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        sql, order, fixed = self._sql(conn)
-        values = {**fixed, **params} if fixed else params
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(sql, tuple(values[n] for n in order) if order is not None else values)
+        sql, bind = self._sql(conn)
+        raw: Any = conn.connection.dbapi_connection
+        cursor = raw.cursor()
+        cursor.execute(sql, bind(params))
         return cursor
 
     def one(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -52,14 +55,40 @@ class Fast:
         return tuple(row) if row is not None else None
 
 
+def _binder(
+    order: tuple[str, ...] | None, fixed: dict[str, Any]
+) -> Callable[[Mapping[str, Any]], Any]:
+    if order is None:
+        return (lambda params: {**fixed, **params}) if fixed else (lambda params: params)
+    if not order:
+        return lambda params: ()
+    pick = itemgetter(*order)
+    if len(order) == 1:
+        if fixed:
+            return lambda params: (pick({**fixed, **params}),)
+        return lambda params: (pick(params),)
+    if fixed:
+        return lambda params: pick({**fixed, **params})
+    return pick
+
+
+_last_sqlite_time: tuple[datetime | None, str] = (None, "")
+"""The last datetime written for SQLite and its text: a use case writes the same `now` often."""
+
+
 def db_time(conn: Connection, value: datetime | None) -> Any:
+    global _last_sqlite_time
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    if conn.dialect.name == "sqlite":  # as _SQLITE_FORMAT, faster than strftime
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-    return value
+    if conn.dialect.name != "sqlite":
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
+    last = _last_sqlite_time
+    if last[0] is value:
+        return last[1]
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")  # as _SQLITE_FORMAT
+    _last_sqlite_time = (value, text)
+    return text
 
 
 def from_db_time(value: Any) -> datetime | None:
