@@ -54,7 +54,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             migrate(url)
-        engine = make_engine(url)
+        engine = make_engine(url, autocheckpoint=not sqlite)
+        checkpointer = None
+        if sqlite:  # the log copied back off the event loop
+            from .wal import WalCheckpointer
+
+            checkpointer = WalCheckpointer(url.removeprefix("sqlite:///"))
+            checkpointer.start()
         service = HubService(engine, settings, clock)
         if shared_sqlite:
             lock_path = url.removeprefix("sqlite:///") + ".lock"
@@ -128,6 +134,8 @@ def create_app(
             if service.write_lock is not None:
                 os.close(service.write_lock)
             engine.dispose()
+            if checkpointer is not None:
+                checkpointer.stop()
 
     app = FastAPI(
         docs_url=None,  # its page loads scripts from a CDN; the office LAN may have no Internet

@@ -12,12 +12,15 @@ from sqlalchemy import Engine, create_engine, event
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+def make_engine(url: str, *, pool_size: int = 8, autocheckpoint: bool = True) -> Engine:
+    """autocheckpoint=False: SQLite leaves the log to a hub/wal.py WalCheckpointer."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not autocheckpoint:
+            event.listen(engine, "connect", _no_autocheckpoint)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
@@ -34,6 +37,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:

@@ -1,0 +1,76 @@
+"""SQLite: the write-ahead log copied back into the database file by a thread of its own.
+
+By default the connection that commits past 1,000 pages of log copies them into the database
+file and syncs it, inside that commit: on the hub that is the event loop, and every request
+waiting behind that commit waits for the copy and the sync too. The hub's connections turn that
+off (make_engine(autocheckpoint=False)) and this thread checkpoints every quarter of a second
+without taking the write lock (PASSIVE: the hub keeps committing meanwhile). When the log has
+grown past `restart_pages` anyway (writers never left a moment to start it again from the top),
+one checkpoint waits for the writers (RESTART) so that it does. The hub's last act is a TRUNCATE
+checkpoint, which leaves an empty log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger("office360.hub.wal")
+
+
+class WalCheckpointer:
+    def __init__(self, path: str, every_s: float = 0.25, restart_pages: int = 4_000) -> None:
+        self.path = path
+        self.every_s = every_s
+        self.restart_pages = restart_pages
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self.checkpoints = 0
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops the thread, then one TRUNCATE checkpoint: the log left empty."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        conn = self._connect()
+        if conn is not None:
+            self._checkpoint(conn, "TRUNCATE")
+            conn.close()
+
+    def _run(self) -> None:
+        conn = None
+        while not self._stop.wait(self.every_s):
+            conn = conn or self._connect()
+            if conn is None:
+                continue
+            pages = self._checkpoint(conn, "PASSIVE")
+            if pages is not None and pages >= self.restart_pages:
+                self._checkpoint(conn, "RESTART")
+                self.restarts += 1
+        if conn is not None:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA synchronous=NORMAL")  # the database file synced after a copy
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoints: cannot open %s: %s", self.path, exc)
+            return None
+        return conn
+
+    def _checkpoint(self, conn: sqlite3.Connection, mode: str) -> int | None:
+        """Runs one checkpoint; the log's size in pages, None when it could not run."""
+        try:
+            busy, pages, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error as exc:  # a full disk, say: the hub reports it on its writes
+            log.warning("WAL checkpoint (%s) failed: %s", mode, exc)
+            return None
+        self.checkpoints += 1
+        return int(pages) if not busy else None
