@@ -1,0 +1,74 @@
+"""CPU of the hub's SQLite write path, without HTTP: groups of 16 tickets and a desk action.
+
+Runs HubService.run_batch (the group commit of hub/state.py) on a fresh SQLite file: each group
+is 16 tickets over three services and desk 1's next or start, as bench/hub_load.py sends them.
+Prints the CPU time of this process per request. To compare two versions of the code on a VM
+whose speed moves with its neighbours, alternate them:
+
+    for i in 1 2 3; do
+      .venv/bin/python bench/sqlite_write_cost.py --tree ../old; .venv/bin/python bench/sqlite_write_cost.py
+    done
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]))
+    parser.add_argument("--groups", type=int, default=200)
+    args = parser.parse_args()
+    sys.path.insert(0, args.tree)
+    from hub.auth import Principal
+    from hub.db import make_engine, migrate
+    from hub.services import HubService
+    from office360.config import load_settings
+    from tests.hubtools import write_config
+
+    settings = load_settings(write_config(Path(tempfile.mkdtemp()), 8360))
+    url = settings.hub.sqlalchemy_url()
+    migrate(url)
+    svc = HubService(make_engine(url), settings)
+    svc.prepare()
+    kiosk = Principal(7, "kiosk", "kiosk", "centro", None)
+    admin = Principal(11, "admin", "admin", None, None)
+    services = ["general", "taxes", "certificates"]
+
+    def ticket(n: int) -> tuple[Any, tuple[Any, ...]]:
+        def work(conn: Any, events: Any) -> Any:
+            return svc.issue_ticket(
+                conn, events, kiosk, None, services[n % 3], None, "es", "walk_in"
+            )
+
+        return svc.run_write, ("kiosk", f"key{n}", "h", work)
+
+    def desk(action: str) -> tuple[Any, tuple[Any, ...]]:
+        def work(conn: Any, events: Any) -> Any:
+            return svc.desk_action(conn, events, admin, None, "1", action, {})
+
+        return svc.run_write, ("admin", None, "h", work)
+
+    n = 0
+    for _ in range(20):  # warm-up: statements prepared, a queue to call from
+        svc.run_batch([ticket(n + i) for i in range(16)])
+        n += 16
+    started, requests = time.process_time(), 0
+    for group in range(args.groups):
+        items = [ticket(n + i) for i in range(16)] + [desk("next" if group % 2 == 0 else "start")]
+        n += 16
+        svc.run_batch(items)
+        requests += len(items)
+    cpu = time.process_time() - started
+    print(f"{args.tree}: {cpu / requests * 1e6:.0f} µs of CPU a request ({requests} requests)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
