@@ -6,8 +6,7 @@ waiting behind that commit waits for the copy and the sync too. The hub's connec
 off (make_engine(autocheckpoint=False)) and this thread checkpoints every quarter of a second
 without taking the write lock (PASSIVE: the hub keeps committing meanwhile). When the log has
 grown past `restart_pages` anyway (writers never left a moment to start it again from the top),
-one checkpoint waits for the writers (RESTART) so that it does. The hub's last act is a TRUNCATE
-checkpoint, which leaves an empty log.
+one checkpoint waits for the writers (RESTART, at most a second) so that it does.
 """
 
 from __future__ import annotations
@@ -33,12 +32,13 @@ class WalCheckpointer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stops the thread, then one TRUNCATE checkpoint: the log left empty."""
+        """Stops the thread, then one last checkpoint that waits for nobody (the hub is stopping:
+        SQLite's last connection to close copies the rest and removes the log)."""
         self._stop.set()
         self._thread.join(timeout=10)
         conn = self._connect()
         if conn is not None:
-            self._checkpoint(conn, "TRUNCATE")
+            self._checkpoint(conn, "PASSIVE")
             conn.close()
 
     def _run(self) -> None:
@@ -56,8 +56,8 @@ class WalCheckpointer:
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            conn = sqlite3.connect(  # RESTART waits at most a second for the writers, then retries
+                self.path, timeout=1, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA synchronous=NORMAL")  # the database file synced after a copy
         except sqlite3.Error as exc:
