@@ -260,16 +260,7 @@ class PgDesks:
         emitted.append((ev.QUEUE_CHANGED, {"services": [stats]}))
         body = svc._ticket_json(conn, row)
         store: dict[str, Any] = {"o": office.id, "now": now, "channel_name": CHANNEL}
-        events = []
-        for n, (event_id, (event_kind, payload)) in enumerate(
-            zip(sorted(ids), emitted, strict=True), 1
-        ):
-            store[f"e{n}"] = event_id
-            store[f"k{n}"] = event_kind
-            store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
-            event: dict[str, Any] = {"id": event_id, "type": event_kind, "office": office.id}
-            event["at"] = now.isoformat()
-            events.append(event | payload)
+        events = event_rows(store, office.id, now, sorted(ids), emitted)
         if request.idem_key:
             store |= {"scope": request.principal.scope, "key": request.idem_key}
             store["hash"] = request.request_hash
@@ -349,6 +340,26 @@ class PgDesks:
         raw.execute(_CALL, called)
         raw.execute(_HOLD, called)
         return chosen.service_id, raw.execute(_CALLED, called)
+
+
+def event_rows(
+    store: dict[str, Any],
+    office_id: str,
+    now: datetime,
+    ids: Sequence[int],
+    emitted: Sequence[tuple[str, dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Each event's id, type and payload into `store` as e1, k1, p1, e2 …, the parameters of the
+    statement that inserts them; returns the events as they are published."""
+    events = []
+    for n, (event_id, (kind, payload)) in enumerate(zip(ids, emitted, strict=True), 1):
+        store[f"e{n}"] = event_id
+        store[f"k{n}"] = kind
+        store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+        event: dict[str, Any] = {"id": event_id, "type": kind, "office": office_id}
+        event["at"] = now.isoformat()
+        events.append(event | payload)
+    return events
 
 
 def replayed(request_hash: str, prior: Sequence[Any]) -> Outcome | Exception:

@@ -43,7 +43,7 @@ from . import repository as repo
 from .auth import CAN_ISSUE, Principal
 from .fastsql import from_db_time
 from .offline_repo import OFFLINE_TOP
-from .pg_desks import DeskRequest, Generic, replayed
+from .pg_desks import DeskRequest, Generic, event_rows, replayed
 from .replication import CHANNEL
 
 if TYPE_CHECKING:
@@ -372,14 +372,7 @@ class PgTickets:
             "channel": row.channel,
             "channel_name": CHANNEL,
         }
-        events = []
-        for n, (event_id, (kind, payload)) in enumerate(zip(event_ids, payloads, strict=True), 1):
-            store[f"e{n}"] = event_id
-            store[f"k{n}"] = kind
-            store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
-            event: dict[str, Any] = {"id": event_id, "type": kind, "office": office.id}
-            event["at"] = now.isoformat()
-            events.append(event | payload)
+        events = event_rows(store, office.id, now, event_ids, payloads)
         if request.idem_key:
             store["hash"] = request.request_hash
             store["body"] = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
