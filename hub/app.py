@@ -55,15 +55,16 @@ def create_app(
         if run_migrations:
             migrate(url)
         engine = make_engine(url, autocheckpoint=not sqlite)
+        sqlite_path = url.removeprefix("sqlite:///")
         checkpointer = None
         if sqlite:  # the log copied back off the event loop
             from .wal import WalCheckpointer
 
-            checkpointer = WalCheckpointer(url.removeprefix("sqlite:///"))
+            checkpointer = WalCheckpointer(sqlite_path)
             checkpointer.start()
         service = HubService(engine, settings, clock)
         if shared_sqlite:
-            lock_path = url.removeprefix("sqlite:///") + ".lock"
+            lock_path = sqlite_path + ".lock"
             service.write_lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         service.prepare()
         state = HubState(
@@ -77,7 +78,7 @@ def create_app(
         if shared_sqlite:  # several processes on one file: events travel through the file
             from .replication import SqliteEventTailer
 
-            sqlite_tailer = SqliteEventTailer(url.removeprefix("sqlite:///"), state.broker)
+            sqlite_tailer = SqliteEventTailer(sqlite_path, state.broker)
             state.publish = sqlite_tailer.published
         app.state.hub = state
         app.state.appointments = AppointmentService(service)

@@ -272,12 +272,7 @@ class PgDesks:
 
     def _update(self, raw: Any, step: DeskStep, current: Any, now: datetime) -> Any:
         """start, recall, finish, no-show: the ticket in hand, updated."""
-        action, params, office, emitted = (
-            step.request.action,
-            step.params,
-            step.office,
-            step.emitted,
-        )
+        action = step.request.action
         lifecycle, kind, status = ACTIONS[action]
         if current is None:
             raise Generic()  # no ticket in hand
@@ -299,10 +294,10 @@ class PgDesks:
             values | {"started_at": row.started_at, "finished_at": row.finished_at},
         )
         if action in ("finish", "no-show"):
-            raw.execute(_FREE_DESK, params | {"now": now})
+            raw.execute(_FREE_DESK, step.params | {"now": now})
         if action == "finish":  # its service time counts in the mean from now on
-            self.svc._mean_cache.pop((office.id, row.service_id), None)
-        emitted.append((kind, {"ticket": self.svc._event_ticket(row)}))
+            self.svc._mean_cache.pop((step.office.id, row.service_id), None)
+        step.emitted.append((kind, {"ticket": self.svc._event_ticket(row)}))
         return row
 
     def _call(

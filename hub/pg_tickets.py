@@ -10,8 +10,8 @@ updates go before the tickets' statements, their events and answers with the tic
 
 1. BEGIN, the write lock (a statement of its own, so that what follows reads after it is held),
    then for each ticket one statement that looks up its Idempotency-Key and, when the key is new,
-   bumps the day's counter (past the numbers kept for offline blocks) and reads the waiting count, the earliest fair time and the ids of the
-   ticket and its two events;
+   bumps the day's counter (past the numbers kept for offline blocks) and reads the waiting
+   count, the earliest fair time and the ids of the ticket and its two events;
 2. for each ticket one statement that inserts the ticket, both events and the idempotency row and
    sends NOTIFY; then COMMIT.
 

@@ -76,9 +76,10 @@ class HubService:
         self._connections_lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self.pg_tickets: Any = None
-        """PostgreSQL: hub/pg_tickets.py, plain tickets in two round trips (the fast path's)."""
+        """PostgreSQL: hub/pg_tickets.py, the fast path's plain tickets and desk actions, written
+        in groups of a few round trips."""
         self.pg_desks: Any = None
-        """PostgreSQL: hub/pg_desks.py, start, recall, finish, no-show in three (the same)."""
+        """PostgreSQL: hub/pg_desks.py, the desk actions' part of those groups."""
         if engine.dialect.name == "postgresql":
             from .pg_desks import PgDesks
             from .pg_tickets import PgTickets

@@ -26,7 +26,6 @@ class WalCheckpointer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self.checkpoints = 0
-        self.restarts = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -50,7 +49,6 @@ class WalCheckpointer:
             pages = self._checkpoint(conn, "PASSIVE")
             if pages is not None and pages >= self.restart_pages:
                 self._checkpoint(conn, "RESTART")
-                self.restarts += 1
         if conn is not None:
             conn.close()
 
