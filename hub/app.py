@@ -108,6 +108,7 @@ def create_app(
 
             tailer = EventTailer(url, state.broker, asyncio.get_running_loop())
             await asyncio.get_running_loop().run_in_executor(None, tailer.start)
+            state.committed = tailer.committed
         primary = worker == 0
         purger = asyncio.create_task(_purge_forever(state, settings)) if primary else None
         keepalive = asyncio.create_task(watchdog.asyncio_keepalive())

@@ -9,7 +9,8 @@ Here, in psycopg's pipeline mode, each desk action of a group is written in thre
    and the answer stored under the Idempotency-Key, and for next the tickets the policy could
    pick;
 2. send_writes: the updates, then the service's counts and the ids of the events to read;
-3. send_store: the events, NOTIFY and the idempotency row, sent with the group's COMMIT.
+3. send_store: the events and the answer under its key, into the group's last statement
+   (hub/pg_store.py, which also sends NOTIFY), sent with its COMMIT.
 
 The ticket after the update is the one read with the update's values applied. Whenever the
 generic path would answer anything but 200 (an unknown desk, a forbidden token, no ticket in
@@ -38,7 +39,7 @@ from . import repository as repo
 from . import tables as t
 from .auth import CAN_ACT_ANY_DESK, Principal
 from .fastsql import from_db_time
-from .replication import CHANNEL
+from .pg_store import GroupRows
 
 if TYPE_CHECKING:
     from office360.config import OfficeSettings
@@ -70,11 +71,18 @@ _CANDIDATES = repo._CANDIDATES_PG.replace(
     "ARRAY(SELECT json_array_elements_text(services::json) FROM desks "
     "WHERE office_id = %(o)s AND id = %(d)s)",
 )
-_OVERTAKEN = (  # repository.mark_overtaken, in one statement
-    "UPDATE tickets SET overtaken_at = %(now)s WHERE office_id = %(o)s AND status = 'waiting' "
-    "AND service_id = ANY(%(svcs)s::text[]) AND overtaken_at IS NULL AND id <> %(cid)s "
-    "AND (fair_at, id) < (%(fair)s, %(cid)s) AND (slot_at IS NULL OR slot_at <= %(fair)s)"
-)
+# repository.mark_overtaken in one statement; each service's tickets ahead of the one called are
+# a range of ix_tickets_queue (see repository._CANDIDATES_PG on kept plans)
+_OVERTAKEN = """
+UPDATE tickets SET overtaken_at = %(now)s WHERE id = ANY(ARRAY(
+  SELECT a.id FROM unnest(%(svcs)s::text[]) AS s(id) CROSS JOIN LATERAL (
+    SELECT id FROM tickets WHERE office_id = %(o)s AND status = 'waiting' AND service_id = s.id
+      AND fair_at <= %(fair)s AND overtaken_at IS NULL AND id <> %(cid)s
+      AND (fair_at, id) < (%(fair)s, %(cid)s) AND (slot_at IS NULL OR slot_at <= %(fair)s)
+    ORDER BY fair_at
+  ) AS a
+))
+"""
 _CALL = (
     "UPDATE tickets SET status = 'called', called_at = %(now)s, desk_id = %(d)s WHERE id = %(cid)s"
 )
@@ -89,25 +97,9 @@ _FREE_DESK = (
 )
 
 
-def _store_sql(events: int, idempotent: bool) -> str:
-    """INSERT the events (and the answer under its key) and NOTIFY, in one statement."""
-    rows = ", ".join(
-        f"(%(e{n})s, %(o)s, %(k{n})s, %(now)s, %(p{n})s)" for n in range(1, events + 1)
-    )
-    answer = (
-        ", answer AS (INSERT INTO idempotency (scope, key, request_hash, status_code, body, "
-        "created_at) VALUES (%(scope)s, %(key)s, %(hash)s, %(status)s, %(body)s, %(created)s))"
-        if idempotent
-        else ""
-    )
-    return (
-        f"WITH stored AS (INSERT INTO events (id, office_id, type, at, payload) VALUES {rows})"
-        f"{answer} SELECT pg_notify(%(channel_name)s, '')"
-    )
-
-
-_STORES = {(n, i): _store_sql(n, i) for n in (2, 3) for i in (False, True)}
-_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)"
+NEXT_EVENT_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)"
+)
 
 
 class Generic(Exception):
@@ -230,11 +222,12 @@ class PgDesks:
         counts = {"o": step.office.id, "svc": step.service_id, "now": now}
         step.counted = raw.execute(repo.SERVICE_STATS_PG, counts)
         ids = len(step.emitted) + (2 if step.called is not None else 1)
-        step.numbered = raw.execute(_NEXT_IDS, (ids,))
+        step.numbered = raw.execute(self.svc.pg_tickets.sql(NEXT_EVENT_IDS), (ids,))
         return None
 
-    def send_store(self, conn: Any, raw: Any, step: DeskStep) -> Outcome:
-        """Round trip 3 (with COMMIT): both events, NOTIFY and the answer under its key."""
+    def send_store(self, conn: Any, step: DeskStep, rows: GroupRows) -> Outcome:
+        """Round trip 3 (with COMMIT): the events and the answer under its key, into the
+        group's rows."""
         from .services import Outcome
 
         svc, office, request, now = self.svc, step.office, step.request, step.now
@@ -259,15 +252,10 @@ class PgDesks:
         }
         emitted.append((ev.QUEUE_CHANGED, {"services": [stats]}))
         body = svc._ticket_json(conn, row)
-        store: dict[str, Any] = {"o": office.id, "now": now, "channel_name": CHANNEL}
-        events = event_rows(store, office.id, now, sorted(ids), emitted)
+        events = rows.add_events(office.id, now, sorted(ids), emitted)
         if request.idem_key:
-            store |= {"scope": request.principal.scope, "key": request.idem_key}
-            store["hash"] = request.request_hash
-            store["body"] = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
-            store["status"] = 200
-            store["created"] = svc.clock()
-        raw.execute(_STORES[(len(emitted), bool(request.idem_key))], store)
+            scope = request.principal.scope
+            rows.answer(scope, request.idem_key, request.request_hash, 200, body, svc.clock())
         return Outcome(200, body, events)
 
     def _update(self, raw: Any, step: DeskStep, current: Any, now: datetime) -> Any:
@@ -335,26 +323,6 @@ class PgDesks:
         raw.execute(_CALL, called)
         raw.execute(_HOLD, called)
         return chosen.service_id, raw.execute(_CALLED, called)
-
-
-def event_rows(
-    store: dict[str, Any],
-    office_id: str,
-    now: datetime,
-    ids: Sequence[int],
-    emitted: Sequence[tuple[str, dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    """Each event's id, type and payload into `store` as e1, k1, p1, e2 …, the parameters of the
-    statement that inserts them; returns the events as they are published."""
-    events = []
-    for n, (event_id, (kind, payload)) in enumerate(zip(ids, emitted, strict=True), 1):
-        store[f"e{n}"] = event_id
-        store[f"k{n}"] = kind
-        store[f"p{n}"] = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
-        event: dict[str, Any] = {"id": event_id, "type": kind, "office": office_id}
-        event["at"] = now.isoformat()
-        events.append(event | payload)
-    return events
 
 
 def replayed(request_hash: str, prior: Sequence[Any]) -> Outcome | Exception:

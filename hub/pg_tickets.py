@@ -12,8 +12,8 @@ updates go before the tickets' statements, their events and answers with the tic
    then for each ticket one statement that looks up its Idempotency-Key and, when the key is new,
    bumps the day's counter (past the numbers kept for offline blocks) and reads the waiting
    count, the earliest fair time and the ids of the ticket and its two events;
-2. for each ticket one statement that inserts the ticket, both events and the idempotency row and
-   sends NOTIFY; then COMMIT.
+2. one statement for the whole group that inserts the tickets, their events and idempotency rows
+   (with the desk actions') and sends NOTIFY (hub/pg_store.py); then COMMIT.
 
 The use case is the same: the values, the response, the events and their order, the idempotency
 row, the lock that makes event ids commit in increasing order (hub/replication.py). Ids come from
@@ -32,8 +32,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from office360.core import events as ev
 from office360.core.estimate import estimated_wait
 from office360.core.model import TicketStatus
@@ -43,8 +41,8 @@ from . import repository as repo
 from .auth import CAN_ISSUE, Principal
 from .fastsql import from_db_time
 from .offline_repo import OFFLINE_TOP
-from .pg_desks import DeskRequest, Generic, event_rows, replayed
-from .replication import CHANNEL
+from .pg_desks import NEXT_EVENT_IDS, DeskRequest, Generic, replayed
+from .pg_store import GroupRows
 
 if TYPE_CHECKING:
     from office360.config import OfficeSettings, ServiceSettings
@@ -84,26 +82,6 @@ FROM (SELECT 1) AS one LEFT JOIN prior ON true LEFT JOIN bumped ON true
 """
 _BEGIN_PLAIN = _BEGIN_TICKET.replace("AHEAD", "NULL")
 _BEGIN_PRIORITY = _BEGIN_TICKET.replace("AHEAD", _AHEAD_OF_PRIORITY)
-_STORE = """
-WITH ticket AS (
-  INSERT INTO tickets (id, office_id, service_id, day, number, status, priority, lang, channel,
-    issued_at, fair_at, recalls)
-  VALUES (%(id)s, %(o)s, %(svc)s, %(d)s, %(number)s, 'waiting', %(priority)s, %(lang)s,
-    %(channel)s, %(now)s, %(now)s, 0)
-), stored AS (
-  INSERT INTO events (id, office_id, type, at, payload)
-  VALUES (%(e1)s, %(o)s, %(k1)s, %(now)s, %(p1)s), (%(e2)s, %(o)s, %(k2)s, %(now)s, %(p2)s)
-)
-SELECT pg_notify(%(channel_name)s, '')
-"""
-_STORE_IDEM = _STORE.replace(
-    "\nSELECT pg_notify",
-    """, answer AS (
-  INSERT INTO idempotency (scope, key, request_hash, status_code, body, created_at)
-  VALUES (%(scope)s, %(key)s, %(hash)s, 201, %(body)s, %(created)s)
-)
-SELECT pg_notify""",
-)
 
 
 @dataclass
@@ -118,6 +96,25 @@ class TicketRequest:
 class PgTickets:
     def __init__(self, service: HubService) -> None:
         self.svc = service
+        self._sql: dict[str, str] = {}
+
+    def sql(self, template: str) -> str:
+        """`template` with each pg_get_serial_sequence() written as the sequence it names: the
+        function reads the catalog at every call, a regclass literal once when planned."""
+        return self._sql[template]
+
+    def _resolve(self, conn: Any) -> None:
+        if self._sql:
+            return
+        found = conn.exec_driver_sql(
+            "SELECT pg_get_serial_sequence('tickets', 'id'), pg_get_serial_sequence('events', 'id')"
+        ).one()
+        for template in (_BEGIN_PLAIN, _BEGIN_PRIORITY, NEXT_EVENT_IDS):
+            sql = template
+            for table, name in zip(("tickets", "events"), found, strict=True):
+                literal = "'" + name.replace("'", "''") + "'::regclass"
+                sql = sql.replace(f"pg_get_serial_sequence('{table}', 'id')", literal)
+            self._sql[template] = sql
 
     def issue(self, request: TicketRequest) -> Outcome:
         result = self.issue_many([request])[0]
@@ -219,6 +216,7 @@ class PgTickets:
         requests = [(n, r) for n, r in enumerate(items) if isinstance(r, TicketRequest)]
         targets = [self._target(r) for _, r in requests]
         with svc.transaction(write=False) as conn:  # the lock is the pipeline's first statement
+            self._resolve(conn)
             checked = []
             for n, item in enumerate(items):
                 if isinstance(item, DeskRequest):
@@ -269,7 +267,7 @@ class PgTickets:
                     }
                     if request.fields["priority"] is not None:
                         params["starved"] = starved
-                    query = _BEGIN_PLAIN if "starved" not in params else _BEGIN_PRIORITY
+                    query = self.sql(_BEGIN_PLAIN if "starved" not in params else _BEGIN_PRIORITY)
                     cursors.append((raw.execute(query, params), params))
                 founds = [cursor.fetchone() for cursor, _ in cursors]  # the round trip
                 for (office_id, service_id), cursor in recent.items():
@@ -280,7 +278,7 @@ class PgTickets:
                     for o, s in targets
                 }
                 earlier: dict[tuple[str, str], list[str | None]] = {}
-                stores: list[dict[str, Any]] = []
+                rows = GroupRows()
                 for (n, request), (office, service), (_, params), found in zip(
                     requests, targets, cursors, founds, strict=True
                 ):
@@ -300,16 +298,14 @@ class PgTickets:
                     else:
                         ahead = int(found[7]) + sum(1 for p in mine if p is not None)
                     mine.append(request.fields["priority"])
-                    results[n], store = self._answer(
+                    results[n] = self._answer(
                         request, office, service, params, found, seq, waiting, oldest, ahead,
-                        rates[(office.id, service.id)], now,
+                        rates[(office.id, service.id)], now, rows,
                     )  # fmt: skip
-                    stores.append(store)
                 for n, step in live:
-                    results[n] = desks.send_store(conn, raw, step)
-                for store in stores:
-                    raw.execute(_STORE_IDEM if store.get("key") else _STORE, store)
-                raw.commit()  # inside the pipeline: sent with the statements above
+                    results[n] = desks.send_store(conn, step, rows)
+                rows.send(raw)
+                raw.commit()  # inside the pipeline: sent with the statement above
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
 
@@ -331,8 +327,9 @@ class PgTickets:
         ahead: int,
         rates: tuple[int, float],
         now: datetime,
-    ) -> tuple[Outcome, dict[str, Any]]:
-        """The response, the events and the parameters of the statement that stores them."""
+        rows: GroupRows,
+    ) -> Outcome:
+        """The response and the events; the ticket, its events and its answer go into `rows`."""
         from .services import Outcome
 
         svc, fields = self.svc, request.fields
@@ -363,21 +360,15 @@ class PgTickets:
             (ev.TICKET_ISSUED, {"ticket": svc._event_ticket(row)}),
             (ev.QUEUE_CHANGED, {"services": [_stats(service.id, waiting + 1, first, now, rates)]}),
         )
-        event_ids = sorted((int(found[9]), int(found[10])))
-        store = params | {
-            "id": row.id,
-            "number": row.number,
-            "priority": row.priority,
-            "lang": lang,
-            "channel": row.channel,
-            "channel_name": CHANNEL,
-        }
-        events = event_rows(store, office.id, now, event_ids, payloads)
+        rows.ticket(
+            row.id, office.id, service.id, params["d"], row.number, row.priority, lang,
+            row.channel, now,
+        )  # fmt: skip
+        events = rows.add_events(office.id, now, sorted((int(found[9]), int(found[10]))), payloads)
         if request.idem_key:
-            store["hash"] = request.request_hash
-            store["body"] = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
-            store["created"] = svc.clock()
-        return Outcome(201, body, events), store
+            scope = request.principal.scope
+            rows.answer(scope, request.idem_key, request.request_hash, 201, body, svc.clock())
+        return Outcome(201, body, events)
 
 
 def _stats(

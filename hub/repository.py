@@ -325,9 +325,10 @@ _SERVICE_STATS_SQLITE = Fast(
     )
 )
 # ... and the two reads a service of next_candidates, for all the services at once. Each head
-# comes with its ties on fair_at (the policy breaks them by id): found in ix_tickets_queue's own
-# order, a plan made when the table was small (psycopg prepares repeated statements) stays an
-# index scan instead of sorting every waiting ticket.
+# comes with its ties on fair_at (the policy breaks them by id). psycopg prepares repeated
+# statements, and PostgreSQL keeps a plan made when the table was small: both look-ups are
+# written in ix_tickets_queue's order (a range on fair_at, ORDER BY fair_at) so that the kept plan
+# is a probe of that index, not a walk through every ticket of the service in another index.
 _PLAIN_WAITING_PG = (
     "office_id = %(o)s AND status = 'waiting' AND service_id = s.id "
     "AND priority IS NULL AND slot_at IS NULL AND overtaken_at IS NULL"
@@ -338,9 +339,9 @@ WHERE office_id = %(o)s AND service_id = ANY(%(svcs)s::text[]) AND {t.SPECIAL_WA
 UNION ALL
 SELECT h.* FROM unnest(%(svcs)s::text[]) AS s(id) CROSS JOIN LATERAL (
   SELECT id, service_id, fair_at, priority, slot_at, overtaken_at FROM tickets
-  WHERE {_PLAIN_WAITING_PG} AND fair_at = (
+  WHERE {_PLAIN_WAITING_PG} AND fair_at <= (
     SELECT fair_at FROM tickets WHERE {_PLAIN_WAITING_PG} ORDER BY fair_at LIMIT 1
-  )
+  ) ORDER BY fair_at
 ) AS h
 """
 
@@ -423,6 +424,7 @@ def mark_overtaken(
                 c.service_id.in_([bindparam(f"s{i}") for i in range(len(service_ids))]),
                 c.overtaken_at.is_(None),
                 c.id != bindparam("cid"),
+                c.fair_at <= bindparam("fair"),  # a range of ix_tickets_queue
                 tuple_(c.fair_at, c.id) < tuple_(bindparam("fair"), bindparam("cid")),
                 or_(c.slot_at.is_(None), c.slot_at <= bindparam("fair")),
             )

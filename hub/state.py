@@ -38,6 +38,8 @@ class HubState:
     """PostgreSQL: events reach the broker through the EventTailer (in id order across replicas)."""
     publish: Callable[[list[dict[str, Any]]], None] | None = None
     """Where committed events go (default: the broker; SQLite workers: the SqliteEventTailer)."""
+    committed: Callable[[list[dict[str, Any]]], None] | None = None
+    """PostgreSQL: told of this process's committed events (EventTailer.committed)."""
     _grouped: list[tuple[Any, asyncio.Future[Outcome]]] = field(default_factory=list, repr=False)
     _grouping: bool = field(default=False, repr=False)
     """A group is being written, or queued on the writer thread."""
@@ -58,9 +60,11 @@ class HubState:
             outcome = await asyncio.get_running_loop().run_in_executor(self._writer(), fn, *args)
         else:
             outcome = await self.run(fn, *args)
-        if not self.tailed and outcome.events:
-            # Published only now: the transaction has committed.
-            (self.publish or self.broker.publish)(outcome.events)
+        if outcome.events:  # published only now: the transaction has committed
+            if not self.tailed:
+                (self.publish or self.broker.publish)(outcome.events)
+            elif self.committed is not None:
+                self.committed(outcome.events)
         return outcome
 
     async def write_grouped(
@@ -101,6 +105,8 @@ class HubState:
             results = many([item for item, _ in group])
         except Exception as exc:
             results = [exc] * len(group)
+        if self.committed is not None:
+            self.committed([e for r in results if isinstance(r, Outcome) for e in r.events])
         dones = [done for _, done in group]
         try:
             loop.call_soon_threadsafe(self._settle, dones, results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,13 @@ TICKETS = int(os.environ.get("OFFICE360_REPLICA_TICKETS", "10000"))
 
 
 @pytest.fixture
-def replicas(tmp_path: Path, postgres_server: str) -> Iterator[tuple[LiveHub, LiveHub]]:
-    url = new_postgres_database()
+def database_url(postgres_server: str) -> str:
+    return new_postgres_database()
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, database_url: str) -> Iterator[tuple[LiveHub, LiveHub]]:
+    url = database_url
     hubs = []
     for name in ("a", "b"):
         port = free_port()
@@ -115,3 +121,69 @@ def test_numbers_stay_unique_across_replicas(replicas: tuple[LiveHub, LiveHub]) 
     assert len(set(numbers)) == len(numbers), "a number was given twice"
     queue = requests.get(f"{b.url}/api/v1/queue", headers=b.headers(), timeout=10).json()
     assert sum(s["waiting"] for s in queue["services"]) == len(accepted)  # every 201 is stored
+
+
+def _event_ids_after(database_url: str, after: int) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+        rows = conn.execute("SELECT id FROM events WHERE id > %s ORDER BY id", (after,))
+        return [int(r[0]) for r in rows]
+
+
+def test_while_both_replicas_write_each_subscriber_gets_every_event_once_in_order(
+    replicas: tuple[LiveHub, LiveHub], database_url: str
+) -> None:
+    """A replica publishes its own events without reading them back when no other replica's come
+    in between (hub/replication.py): tickets and desk actions on both replicas at once must still
+    reach every subscriber once each, in id order, with nothing missing."""
+    a, b = replicas
+    before = max(_event_ids_after(database_url, 0), default=0)
+    readers = [SSEReader(f"{hub.url}/api/v1/events", hub.headers("display")) for hub in (a, b)]
+    headers_of = {id(hub): hub.headers() for hub in (a, b)}
+    failures: list[str] = []
+
+    def issue(hub: LiveHub, index: int) -> None:
+        session = requests.Session()
+        for _ in range(40):
+            r = session.post(
+                f"{hub.url}/api/v1/tickets",
+                json={"service": ("general", "taxes", "certificates")[index % 3]},
+                headers={**headers_of[id(hub)], "Idempotency-Key": uuid.uuid4().hex},
+                timeout=30,
+            )
+            if r.status_code != 201:
+                failures.append(f"{r.status_code} {r.text}")
+
+    def serve(hub: LiveHub, desk: str) -> None:
+        session = requests.Session()
+        for _ in range(15):
+            r = session.post(
+                f"{hub.url}/api/v1/desks/{desk}/next", headers=headers_of[id(hub)], timeout=30
+            )
+            if r.status_code == 200:
+                session.post(
+                    f"{hub.url}/api/v1/desks/{desk}/start", headers=headers_of[id(hub)], timeout=30
+                )
+
+    threads = [threading.Thread(target=issue, args=(hub, i)) for hub in (a, b) for i in range(3)]
+    threads += [
+        threading.Thread(target=serve, args=(a, "1")),
+        threading.Thread(target=serve, args=(b, "2")),
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failures, failures[:3]
+        stored = _event_ids_after(database_url, before)
+        assert len(stored) >= 2 * 240
+        for reader in readers:
+            got = [reader.next(timeout=10)["id"] for _ in range(len(stored))]
+            assert got == stored
+            with pytest.raises(queue.Empty):
+                reader.next(timeout=0.5)  # and nothing twice
+    finally:
+        for reader in readers:
+            reader.close()
