@@ -32,6 +32,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from office360.core import events as ev
 from office360.core.estimate import estimated_wait
 from office360.core.model import TicketStatus
@@ -51,37 +53,58 @@ if TYPE_CHECKING:
 
 MAX_BATCH = 64
 _LOCK = "SELECT pg_advisory_xact_lock(%s)"
-_AHEAD_OF_PRIORITY = (
-    "(SELECT count(*) FROM tickets WHERE office_id = %(o)s AND status = 'waiting' "
-    "AND service_id = %(svc)s AND ((slot_at IS NOT NULL AND slot_at <= %(now)s) "
-    "OR (slot_at IS NULL AND priority IS NOT NULL) OR overtaken_at <= %(starved)s))"
-)
-_BEGIN_TICKET = """
-WITH prior AS (
-  SELECT request_hash, status_code, body FROM idempotency WHERE scope = %(scope)s AND key = %(key)s
+# One statement for all the tickets of a group. The counter of each (office, prefix, day) moves
+# once by the group's count of new tickets; the numbers are the first free ones after it, past the
+# range kept for offline blocks (hub/offline_repo.py skip_offline_range) as one bump at a time
+# would give them: SKIP is how many numbers of that range the move crosses.
+_SKIP = """(CASE WHEN {last} + 1 > %(offline_top)s OR {last} + {count} < %(offline_from)s THEN 0
+  ELSE %(offline_top)s - greatest({last} + 1, %(offline_from)s) + 1 END)"""
+_BEGIN_GROUP = f"""
+WITH r AS (
+  SELECT * FROM json_to_recordset(%(requests)s::json)
+    AS r(n int, scope text, key text, o text, p text, d text, svc text)
+), prior AS (
+  SELECT r.n, i.request_hash, i.status_code, i.body
+  FROM r JOIN idempotency AS i ON i.scope = r.scope AND i.key = r.key
+), fresh AS (
+  SELECT r.n, r.o, r.p, r.d, row_number() OVER (PARTITION BY r.o, r.p, r.d ORDER BY r.n) AS k
+  FROM r WHERE r.n NOT IN (SELECT n FROM prior)
+), need AS (
+  SELECT f.o, f.p, f.d, count(*) AS c, coalesce(max(c.last_seq), 0) AS last
+  FROM fresh AS f LEFT JOIN counters AS c
+    ON c.office_id = f.o AND c.prefix = f.p AND c.day = f.d
+  GROUP BY f.o, f.p, f.d
 ), bumped AS (
   INSERT INTO counters (office_id, prefix, day, last_seq)
-  SELECT %(o)s, %(p)s, %(d)s, 1 WHERE NOT EXISTS (SELECT 1 FROM prior)
-  ON CONFLICT (office_id, prefix, day) DO UPDATE SET last_seq = CASE
-    WHEN counters.last_seq + 1 BETWEEN %(offline_from)s AND %(offline_top)s
-    THEN %(offline_top)s + 1 ELSE counters.last_seq + 1 END
-  RETURNING last_seq
+  SELECT o, p, d, last + c + {_SKIP.format(last="last", count="c")} FROM need
+  ON CONFLICT (office_id, prefix, day) DO UPDATE SET last_seq = excluded.last_seq
+  RETURNING 1
+), services AS (
+  SELECT DISTINCT o, svc FROM r
 )
-SELECT prior.request_hash, prior.status_code, prior.body, bumped.last_seq,
-  (SELECT waiting FROM waiting_counts WHERE office_id = %(o)s AND service_id = %(svc)s),
-  (SELECT count(*) FROM tickets WHERE office_id = %(o)s AND service_id = %(svc)s
-     AND status = 'waiting' AND slot_at IS NOT NULL AND slot_at <= %(now)s),
-  (SELECT fair_at FROM tickets WHERE office_id = %(o)s AND status = 'waiting'
-     AND service_id = %(svc)s AND (slot_at IS NULL OR slot_at <= %(now)s)
-     ORDER BY fair_at LIMIT 1),
-  AHEAD,
-  CASE WHEN bumped.last_seq IS NOT NULL THEN nextval(pg_get_serial_sequence('tickets', 'id')) END,
-  CASE WHEN bumped.last_seq IS NOT NULL THEN nextval(pg_get_serial_sequence('events', 'id')) END,
-  CASE WHEN bumped.last_seq IS NOT NULL THEN nextval(pg_get_serial_sequence('events', 'id')) END
-FROM (SELECT 1) AS one LEFT JOIN prior ON true LEFT JOIN bumped ON true
+SELECT
+  (SELECT json_agg(json_build_array(n, request_hash, status_code, body)) FROM prior),
+  (SELECT json_agg(json_build_array(f.n, CASE
+      WHEN need.last + f.k < %(offline_from)s OR need.last + 1 > %(offline_top)s
+      THEN need.last + f.k
+      ELSE need.last + f.k + {_SKIP.format(last="need.last", count="need.c")} END))
+   FROM fresh AS f JOIN need ON need.o = f.o AND need.p = f.p AND need.d = f.d),
+  (SELECT json_agg(json_build_array(s.o, s.svc,
+      (SELECT waiting FROM waiting_counts WHERE office_id = s.o AND service_id = s.svc),
+      (SELECT count(*) FROM tickets WHERE office_id = s.o AND service_id = s.svc
+         AND status = 'waiting' AND slot_at IS NOT NULL AND slot_at <= %(now)s),
+      (SELECT fair_at FROM tickets WHERE office_id = s.o AND status = 'waiting'
+         AND service_id = s.svc AND (slot_at IS NULL OR slot_at <= %(now)s)
+         ORDER BY fair_at LIMIT 1),
+      (SELECT count(*) FROM tickets WHERE office_id = s.o AND status = 'waiting'
+         AND service_id = s.svc AND ((slot_at IS NOT NULL AND slot_at <= %(now)s)
+         OR (slot_at IS NULL AND priority IS NOT NULL) OR overtaken_at <= %(starved)s))))
+   FROM services AS s),
+  ARRAY(SELECT nextval(pg_get_serial_sequence('tickets', 'id'))
+    FROM generate_series(1, (SELECT count(*) FROM fresh))),
+  ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'id'))
+    FROM generate_series(1, 2 * (SELECT count(*) FROM fresh)))
 """
-_BEGIN_PLAIN = _BEGIN_TICKET.replace("AHEAD", "NULL")
-_BEGIN_PRIORITY = _BEGIN_TICKET.replace("AHEAD", _AHEAD_OF_PRIORITY)
 
 
 @dataclass
@@ -109,7 +132,7 @@ class PgTickets:
         found = conn.exec_driver_sql(
             "SELECT pg_get_serial_sequence('tickets', 'id'), pg_get_serial_sequence('events', 'id')"
         ).one()
-        for template in (_BEGIN_PLAIN, _BEGIN_PRIORITY, NEXT_EVENT_IDS):
+        for template in (_BEGIN_GROUP, NEXT_EVENT_IDS):
             sql = template
             for table, name in zip(("tickets", "events"), found, strict=True):
                 literal = "'" + name.replace("'", "''") + "'::regclass"
@@ -250,26 +273,12 @@ class PgTickets:
                     if svc._mean_cached(o, s) is None
                 }
                 now = svc.clock()
-                starved = svc._starved_before(now)
-                cursors = []
-                for (_, request), (office, service) in zip(requests, targets, strict=True):
-                    params = {
-                        "o": office.id,
-                        "p": service.prefix,
-                        "d": local_day(now, office.timezone).isoformat(),
-                        "svc": service.id,
-                        "now": now,
-                        "scope": request.principal.scope,
-                        "key": request.idem_key,
-                        # hub/offline_repo.py skip_offline_range, in the counter's update
-                        "offline_from": svc._offline_from,
-                        "offline_top": OFFLINE_TOP,
-                    }
-                    if request.fields["priority"] is not None:
-                        params["starved"] = starved
-                    query = self.sql(_BEGIN_PLAIN if "starved" not in params else _BEGIN_PRIORITY)
-                    cursors.append((raw.execute(query, params), params))
-                founds = [cursor.fetchone() for cursor, _ in cursors]  # the round trip
+                begun = None
+                if requests:
+                    begun = raw.execute(
+                        self.sql(_BEGIN_GROUP), self._group_params(requests, targets, now)
+                    )
+                found = begun.fetchone() if begun is not None else None  # the round trip
                 for (office_id, service_id), cursor in recent.items():
                     seconds = repo.service_seconds(cursor.fetchall())
                     svc._keep_mean(office_id, service_id, seconds)
@@ -277,31 +286,9 @@ class PgTickets:
                     (o.id, s.id): (opened[o.id].get(s.id, 0), svc._mean_service(conn, o.id, s.id))
                     for o, s in targets
                 }
-                earlier: dict[tuple[str, str], list[str | None]] = {}
                 rows = GroupRows()
-                for (n, request), (office, service), (_, params), found in zip(
-                    requests, targets, cursors, founds, strict=True
-                ):
-                    assert found is not None
-                    if found[3] is None:  # the key's answer is stored already
-                        results[n] = replayed(request.request_hash, found[:3])
-                        continue
-                    seq = int(found[3])
-                    # this batch's earlier tickets of the service, which found[] cannot see
-                    mine = earlier.setdefault((office.id, service.id), [])
-                    waiting = int(found[4] or 0) + int(found[5] or 0) + len(mine)
-                    oldest = from_db_time(found[6])
-                    if mine:
-                        oldest = min(oldest, now) if oldest else now
-                    if found[7] is None:
-                        ahead = waiting
-                    else:
-                        ahead = int(found[7]) + sum(1 for p in mine if p is not None)
-                    mine.append(request.fields["priority"])
-                    results[n] = self._answer(
-                        request, office, service, params, found, seq, waiting, oldest, ahead,
-                        rates[(office.id, service.id)], now, rows,
-                    )  # fmt: skip
+                if found is not None:
+                    self._answer_all(requests, targets, found, rates, now, rows, results)
                 for n, step in live:
                     results[n] = desks.send_store(conn, step, rows)
                 rows.send(raw)
@@ -314,13 +301,79 @@ class PgTickets:
         service = next(s for s in office.services if s.id == request.fields["service"])
         return office, service
 
+    def _group_params(
+        self,
+        requests: Sequence[tuple[int, TicketRequest]],
+        targets: Sequence[tuple[OfficeSettings, ServiceSettings]],
+        now: datetime,
+    ) -> dict[str, Any]:
+        svc = self.svc
+        listed = [
+            {
+                "n": n,
+                "scope": request.principal.scope,
+                "key": request.idem_key,
+                "o": office.id,
+                "p": service.prefix,
+                "d": local_day(now, office.timezone).isoformat(),
+                "svc": service.id,
+            }
+            for (n, request), (office, service) in zip(requests, targets, strict=True)
+        ]
+        return {
+            "requests": orjson.dumps(listed).decode(),
+            "now": now,
+            "starved": svc._starved_before(now),
+            "offline_from": svc._offline_from,
+            "offline_top": OFFLINE_TOP,
+        }
+
+    def _answer_all(
+        self,
+        requests: Sequence[tuple[int, TicketRequest]],
+        targets: Sequence[tuple[OfficeSettings, ServiceSettings]],
+        found: Sequence[Any],
+        rates: dict[tuple[str, str], tuple[int, float]],
+        now: datetime,
+        rows: GroupRows,
+        results: list[Outcome | Exception | None],
+    ) -> None:
+        """Each ticket's result from the group statement's one row: the stored answers of
+        repeated keys, the numbers, each service's counts, the ids."""
+        priors = {int(p[0]): p[1:] for p in found[0] or ()}
+        numbers = {int(f[0]): int(f[1]) for f in found[1] or ()}
+        counts = {(c[0], c[1]): c[2:] for c in found[2] or ()}
+        ticket_ids = iter(sorted(int(i) for i in found[3]))
+        event_ids = iter(sorted(int(i) for i in found[4]))
+        earlier: dict[tuple[str, str], list[str | None]] = {}
+        for (n, request), (office, service) in zip(requests, targets, strict=True):
+            if n in priors:  # the key's answer is stored already
+                results[n] = replayed(request.request_hash, priors[n])
+                continue
+            plain, slotted, oldest_raw, special = counts[(office.id, service.id)]
+            # this group's earlier tickets of the service, which the counts cannot see
+            mine = earlier.setdefault((office.id, service.id), [])
+            waiting = int(plain or 0) + int(slotted or 0) + len(mine)
+            oldest = from_db_time(oldest_raw)
+            if mine:
+                oldest = min(oldest, now) if oldest else now
+            if request.fields["priority"] is None:
+                ahead = waiting
+            else:
+                ahead = int(special) + sum(1 for p in mine if p is not None)
+            mine.append(request.fields["priority"])
+            ids = (next(ticket_ids), next(event_ids), next(event_ids))
+            results[n] = self._answer(
+                request, office, service, ids, numbers[n], waiting, oldest, ahead,
+                rates[(office.id, service.id)], now, rows,
+            )  # fmt: skip
+
     def _answer(
         self,
         request: TicketRequest,
         office: OfficeSettings,
         service: ServiceSettings,
-        params: dict[str, Any],
-        found: Sequence[Any],
+        ids: tuple[int, int, int],
         seq: int,
         waiting: int,
         oldest: datetime | None,
@@ -336,7 +389,7 @@ class PgTickets:
         lang = fields["lang"] if fields["lang"] in office.languages else office.languages[0]
         open_desks, mean = rates
         row: Any = SimpleNamespace(
-            id=int(found[8]),
+            id=ids[0],
             office_id=office.id,
             service_id=service.id,
             number=format_number(service.prefix, seq),
@@ -360,11 +413,11 @@ class PgTickets:
             (ev.TICKET_ISSUED, {"ticket": svc._event_ticket(row)}),
             (ev.QUEUE_CHANGED, {"services": [_stats(service.id, waiting + 1, first, now, rates)]}),
         )
+        day = local_day(now, office.timezone).isoformat()
         rows.ticket(
-            row.id, office.id, service.id, params["d"], row.number, row.priority, lang,
-            row.channel, now,
-        )  # fmt: skip
-        events = rows.add_events(office.id, now, sorted((int(found[9]), int(found[10]))), payloads)
+            row.id, office.id, service.id, day, row.number, row.priority, lang, row.channel, now
+        )
+        events = rows.add_events(office.id, now, ids[1:], payloads)
         if request.idem_key:
             scope = request.principal.scope
             rows.answer(scope, request.idem_key, request.request_hash, 201, body, svc.clock())

@@ -64,11 +64,13 @@ class WalCheckpointer:
         return conn
 
     def _checkpoint(self, conn: sqlite3.Connection, mode: str) -> int | None:
-        """Runs one checkpoint; the log's size in pages, None when it could not run."""
+        """Runs one checkpoint; the log's size in pages, None when it could not run. A
+        checkpoint that a writer kept from finishing (busy) still tells the size: under
+        constant writes that is when the log must be started again from the top."""
         try:
-            busy, pages, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            _busy, pages, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         except sqlite3.Error as exc:  # a full disk, say: the hub reports it on its writes
             log.warning("WAL checkpoint (%s) failed: %s", mode, exc)
             return None
         self.checkpoints += 1
-        return int(pages) if not busy else None
+        return int(pages) if pages >= 0 else None

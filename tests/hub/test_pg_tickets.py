@@ -167,15 +167,29 @@ def test_groups_answer_and_store_what_one_at_a_time_would(
     ]
 
 
+@pytest.mark.parametrize(
+    ("last", "numbers"),
+    [  # [queue] offline_numbers_from = 800; the offline blocks end at 999
+        (797, ["A798", "A799", "A1000", "A1001", "A1002"]),
+        (799, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
+        (850, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
+        (998, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
+        (999, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
+        (1200, ["A1201", "A1202", "A1203", "A1204", "A1205"]),
+    ],
+)
 def test_numbering_jumps_over_the_offline_range_inside_a_group(
-    hubs: tuple[HubService, HubService],
+    hubs: tuple[HubService, HubService], last: int, numbers: list[str]
 ) -> None:
-    for svc in hubs:  # the day's counter just below [queue] offline_numbers_from = 800
+    for svc in hubs:
         with svc.transaction() as conn:
             day = svc.clock().date().isoformat()
-            conn.execute(text("INSERT INTO counters VALUES ('centro', 'A', :d, 797)"), {"d": day})
+            conn.execute(
+                text("INSERT INTO counters VALUES ('centro', 'A', :d, :last)"),
+                {"d": day, "last": last},
+            )
     got = _compare(hubs, [[_request() for _ in range(4)], [_request()]])
-    assert [a[1]["number"] for a in got] == ["A798", "A799", "A1000", "A1001", "A1002"]
+    assert [a[1]["number"] for a in got] == numbers
 
 
 def test_event_ids_follow_the_order_of_the_tickets(hubs: tuple[HubService, HubService]) -> None:
