@@ -1,4 +1,5 @@
-"""Issuing tickets on PostgreSQL in two round trips a batch instead of about fourteen a ticket.
+"""Issuing tickets on PostgreSQL in two round trips and two statements a group instead of about
+fourteen round trips a ticket.
 
 The generic path (HubService.run_write + issue_ticket) runs each of its statements as a round
 trip to the server: BEGIN, the write lock, the idempotency look-up, the counter, three counts, the
@@ -9,9 +10,10 @@ with them (hub/pg_desks.py, written first: their reads then take the first round
 updates go before the tickets' statements, their events and answers with the tickets'):
 
 1. BEGIN, the write lock (a statement of its own, so that what follows reads after it is held),
-   then for each ticket one statement that looks up its Idempotency-Key and, when the key is new,
-   bumps the day's counter (past the numbers kept for offline blocks) and reads the waiting
-   count, the earliest fair time and the ids of the ticket and its two events;
+   then one statement for all the group's tickets: it looks up their Idempotency-Keys, moves the
+   day's counter of each prefix once by the number of new tickets (past the numbers kept for
+   offline blocks), reads each service's waiting count, earliest fair time and the count a
+   priority ticket would wait behind, and takes the ids of the tickets and their events;
 2. one statement for the whole group that inserts the tickets, their events and idempotency rows
    (with the desk actions') and sends NOTIFY (hub/pg_store.py); then COMMIT.
 
