@@ -1,5 +1,6 @@
 """The last statement of a write group on PostgreSQL (hub/pg_tickets.py): the group's new tickets,
-its events and the answers kept under Idempotency-Keys, one INSERT each from arrays, and NOTIFY.
+its events and the answers kept under Idempotency-Keys, one INSERT each from a JSON document,
+and NOTIFY with the newest event id (hub/replication.py skips reading back what it published).
 
 One statement for the whole group instead of one for each ticket and desk action: each statement
 costs psycopg's Python (cursor, query, results) and the server's executor set-up, which cost more
@@ -34,7 +35,7 @@ WITH ticket AS (
   FROM json_to_recordset(%(answers)s::json) AS a(scope text, key text, request_hash text,
     status_code int, body text, created_at timestamptz)
 )
-SELECT pg_notify(%(channel)s, '')
+SELECT pg_notify(%(channel)s, %(newest)s)
 """
 _TICKET = ("id", "office_id", "service_id", "day", "number", "priority", "lang", "channel", "at")
 _EVENT = ("id", "office_id", "type", "at", "payload")
@@ -92,7 +93,8 @@ class GroupRows:
         The rows go as JSON: psycopg's own array adaptation escapes each value in Python."""
         if not (self.tickets or self.events or self.answers):
             return
-        params = {"channel": CHANNEL}
+        newest = max((event[0] for event in self.events), default=None)
+        params = {"channel": CHANNEL, "newest": "" if newest is None else str(newest)}
         for name, columns, rows in (
             ("tickets", _TICKET, self.tickets),
             ("events", _EVENT, self.events),

@@ -8,7 +8,9 @@ replica sees every event once, in order, and can resume with Last-Event-ID on an
 
 A process's own events need not be read back: once committed they go to its broker at once when
 they follow the last event it published (no other replica wrote in between); otherwise the
-tailer reads them from the table with the others'. With nobody subscribed, nothing is decoded.
+tailer reads them from the table with the others'. A write group's NOTIFY carries its newest
+event id (hub/pg_store.py), so the notification of a commit already published costs no query.
+With nobody subscribed, nothing is decoded.
 """
 
 from __future__ import annotations
@@ -63,8 +65,12 @@ class EventTailer:
                     self._ready.set()
                     self._catch_up(conn)
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        newest = None
+                        for notice in conn.notifies(timeout=1.0, stop_after=1):
+                            newest = notice.payload
                             break
+                        if newest and newest.isdigit() and int(newest) <= self.last_id:
+                            continue  # a commit of this process, already published
                         # after a notification, and once a second in case one was lost
                         self._catch_up(conn)
             except Exception:  # the database restarting: reconnect and catch up from last_id
