@@ -81,11 +81,11 @@ def main() -> int:
         )
 
     def pipelined(n: int) -> object:
-        return service.pg_tickets.issue(TicketRequest(kiosk, f"p-{pid}-{n}", "h", fields(n)))
+        return service.pg_tickets.write_one(TicketRequest(kiosk, f"p-{pid}-{n}", "h", fields(n)))
 
     def grouped(n: int) -> object:
         group = [TicketRequest(kiosk, f"q-{pid}-{n}-{i}", "h", fields(n)) for i in range(16)]
-        return service.pg_tickets.issue_many(group)
+        return service.pg_tickets.write_many(group)
 
     measure("generic path", args.tickets, args.server_pid, generic)
     measure("pipeline path", args.tickets, args.server_pid, pipelined)

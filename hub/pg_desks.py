@@ -151,10 +151,7 @@ class PgDesks:
     ) -> Outcome:
         """POST /desks/{desk}/{action} with no body, for an action of ACTIONS or "next"."""
         request = DeskRequest(principal, idem_key, request_hash, office_id, desk_id, action)
-        result = self.svc.pg_tickets.write_many([request])[0]
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return self.svc.pg_tickets.write_one(request)
 
     def generic(self, request: DeskRequest) -> Outcome | Exception:
         """The generic path's answer, in a transaction of its own."""

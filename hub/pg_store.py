@@ -46,15 +46,14 @@ class GroupRows:
     """What a group stores once its reads are done, row by row, sent as one statement."""
 
     def __init__(self) -> None:
-        self.tickets: list[tuple[Any, ...]] = []
-        self.events: list[tuple[Any, ...]] = []
-        self.answers: list[tuple[Any, ...]] = []
+        self.tickets: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.answers: list[dict[str, Any]] = []
 
     def ticket(self, *row: Any) -> None:
         """id, office, service, day, number, priority, lang, channel, issued at: a new waiting
         ticket, its fair time its issue time."""
-        assert len(row) == len(_TICKET)
-        self.tickets.append(row)
+        self.tickets.append(dict(zip(_TICKET, row, strict=True)))
 
     def add_events(
         self,
@@ -67,15 +66,9 @@ class GroupRows:
         published = []
         at = now.isoformat()
         for event_id, (kind, payload) in zip(ids, emitted, strict=True):
-            self.events.append(
-                (
-                    event_id,
-                    office_id,
-                    kind,
-                    now,
-                    orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode(),
-                )
-            )
+            text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+            row = (event_id, office_id, kind, now, text)
+            self.events.append(dict(zip(_EVENT, row, strict=True)))
             published.append(
                 {"id": event_id, "type": kind, "office": office_id, "at": at} | payload
             )
@@ -86,21 +79,17 @@ class GroupRows:
     ) -> None:
         """The answer a repeated Idempotency-Key gets."""
         text = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS).decode()
-        self.answers.append((scope, key, request_hash, status, text, at))
+        row = (scope, key, request_hash, status, text, at)
+        self.answers.append(dict(zip(_ANSWER, row, strict=True)))
 
     def send(self, raw: Any) -> None:
         """Queue the statement in the pipeline of `raw` (nothing when there is nothing to store).
         The rows go as JSON: psycopg's own array adaptation escapes each value in Python."""
         if not (self.tickets or self.events or self.answers):
             return
-        newest = max((event[0] for event in self.events), default=None)
+        newest = max((event["id"] for event in self.events), default=None)
         params = {"channel": CHANNEL, "newest": "" if newest is None else str(newest)}
-        for name, columns, rows in (
-            ("tickets", _TICKET, self.tickets),
-            ("events", _EVENT, self.events),
-            ("answers", _ANSWER, self.answers),
-        ):
-            params[name] = orjson.dumps(
-                [dict(zip(columns, row, strict=True)) for row in rows]
-            ).decode()
+        params["tickets"] = orjson.dumps(self.tickets).decode()
+        params["events"] = orjson.dumps(self.events).decode()
+        params["answers"] = orjson.dumps(self.answers).decode()
         raw.execute(STORE_GROUP, params)

@@ -141,20 +141,18 @@ class PgTickets:
                 sql = sql.replace(f"pg_get_serial_sequence('{table}', 'id')", literal)
             self._sql[template] = sql
 
-    def issue(self, request: TicketRequest) -> Outcome:
-        result = self.issue_many([request])[0]
+    def write_one(self, item: TicketRequest | DeskRequest) -> Outcome:
+        """One ticket or desk action in a group of its own; raises what the generic path would."""
+        result = self.write_many([item])[0]
         if isinstance(result, Exception):
             raise result
         return result
 
-    def issue_many(self, requests: Sequence[TicketRequest]) -> list[Outcome | Exception]:
-        """Each request's outcome, or the exception the generic path would have raised."""
-        return self.write_many(requests)
-
     def write_many(self, items: Sequence[TicketRequest | DeskRequest]) -> list[Outcome | Exception]:
         """Tickets and desk actions that arrived together, in as few transactions as can be: in
         each, the desk actions come first (one "next" and one action a desk at most; the others
-        wait for the next transaction), then the tickets."""
+        wait for the next transaction), then the tickets. Each item's outcome, or the exception
+        the generic path would have raised."""
         results: dict[int, Outcome | Exception] = {}
         plain: list[tuple[int, TicketRequest | DeskRequest]] = []
         for n, item in enumerate(items):

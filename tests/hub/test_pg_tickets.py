@@ -133,7 +133,7 @@ def _compare(hubs: tuple[HubService, HubService], groups: list[list[TicketReques
     generic, pipelined = hubs
     expected = [_answer(_generic(generic, r)) for group in groups for r in group]
     assert pipelined.pg_tickets is not None
-    got = [_answer(x) for group in groups for x in pipelined.pg_tickets.issue_many(group)]
+    got = [_answer(x) for group in groups for x in pipelined.pg_tickets.write_many(group)]
     assert got == expected
     assert _stored(pipelined) == _stored(generic)
     return got
@@ -195,7 +195,7 @@ def test_numbering_jumps_over_the_offline_range_inside_a_group(
 def test_event_ids_follow_the_order_of_the_tickets(hubs: tuple[HubService, HubService]) -> None:
     _, pipelined = hubs
     assert pipelined.pg_tickets is not None
-    results = pipelined.pg_tickets.issue_many([_request(key=f"k{n}") for n in range(10)])
+    results = pipelined.pg_tickets.write_many([_request(key=f"k{n}") for n in range(10)])
     ids = [e["id"] for r in results if isinstance(r, Outcome) for e in r.events]
     assert ids == sorted(ids) and len(set(ids)) == 20
     kinds = [e["type"] for r in results if isinstance(r, Outcome) for e in r.events]
