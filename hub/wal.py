@@ -6,7 +6,10 @@ waiting behind that commit waits for the copy and the sync too. The hub's connec
 off (make_engine(autocheckpoint=False)) and this thread checkpoints every quarter of a second
 without taking the write lock (PASSIVE: the hub keeps committing meanwhile). When the log has
 grown past `restart_pages` anyway (writers never left a moment to start it again from the top),
-one checkpoint waits for the writers (RESTART, at most a second) so that it does.
+RESTART checkpoints are tried every millisecond for at most a second until one finds no writer
+and no reader on the log, so that the next commit starts it again from the top. (SQLite's own
+busy timeout would wait between tries for up to 100 ms, and miss the short gaps between the
+hub's commits while the log kept growing.)
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 
 log = logging.getLogger("office360.hub.wal")
 
@@ -46,16 +50,16 @@ class WalCheckpointer:
             conn = conn or self._connect()
             if conn is None:
                 continue
-            pages = self._checkpoint(conn, "PASSIVE")
-            if pages is not None and pages >= self.restart_pages:
-                self._checkpoint(conn, "RESTART")
+            done = self._checkpoint(conn, "PASSIVE")
+            if done is not None and done[1] >= self.restart_pages:
+                self._restart(conn)
         if conn is not None:
             conn.close()
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
-            conn = sqlite3.connect(  # RESTART waits at most a second for the writers, then retries
-                self.path, timeout=1, isolation_level=None, check_same_thread=False
+            conn = sqlite3.connect(  # no busy timeout: a busy RESTART is retried by _restart
+                self.path, timeout=0, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA synchronous=NORMAL")  # the database file synced after a copy
         except sqlite3.Error as exc:
@@ -63,14 +67,22 @@ class WalCheckpointer:
             return None
         return conn
 
-    def _checkpoint(self, conn: sqlite3.Connection, mode: str) -> int | None:
-        """Runs one checkpoint; the log's size in pages, None when it could not run. A
-        checkpoint that a writer kept from finishing (busy) still tells the size: under
-        constant writes that is when the log must be started again from the top."""
+    def _restart(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + 1.0
+        while not self._stop.is_set():
+            done = self._checkpoint(conn, "RESTART")
+            if done is None or not done[0] or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
+
+    def _checkpoint(self, conn: sqlite3.Connection, mode: str) -> tuple[bool, int] | None:
+        """Runs one checkpoint: whether a writer or a reader kept it from finishing (busy), and
+        the log's size in pages; None when it could not run. A busy checkpoint still tells the
+        size: under constant writes that is when the log must be started again from the top."""
         try:
-            _busy, pages, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            busy, pages, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         except sqlite3.Error as exc:  # a full disk, say: the hub reports it on its writes
             log.warning("WAL checkpoint (%s) failed: %s", mode, exc)
             return None
         self.checkpoints += 1
-        return int(pages) if pages >= 0 else None
+        return (bool(busy), int(pages)) if pages >= 0 else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import requests
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.hubtools import LiveHub
 
@@ -151,3 +151,40 @@ def test_the_desk_panel_speaks_spanish(
     expect(page.locator("html")).to_have_attribute("lang", "es")
     page.keyboard.press("n")
     expect(page.locator("#message")).to_have_text("No espera nadie.")
+
+
+def test_while_an_action_is_on_its_way_every_button_is_off_and_a_second_press_does_nothing(
+    make_hub: Callable[[str], LiveHub], desk_context: BrowserContext
+) -> None:
+    hub = make_hub("")
+    make_user(hub.config, "ana", "staff")
+    issue(hub, "general")
+    desk = desk_context.new_page()
+    sign_in(desk, hub.url, "ana")
+    choose_desk(desk, "1")
+    desk.keyboard.press("n")
+    expect(desk.locator("#number")).to_have_text("A001")
+    expect(desk.locator("button[data-action=start]")).to_be_enabled()
+
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the request waits until let go
+        held.append(route)
+
+    desk.route("**/api/v1/desks/1/start*", hold)
+    desk.keyboard.press("s")
+    for action in ("start", "recall", "no-show", "pause"):
+        expect(desk.locator(f"button[data-action={action}]")).to_be_disabled()
+    for _ in range(50):
+        if held:
+            break
+        desk.wait_for_timeout(100)
+    assert len(held) == 1
+    desk.keyboard.press("x")  # no-show while start is on its way: not sent
+    held[0].continue_()
+    desk.unroute("**/api/v1/desks/1/start*", hold)
+    expect(desk.locator("#status")).to_have_text("Being served")
+    expect(desk.locator("button[data-action=finish]")).to_be_enabled()
+    expect(desk.locator("button[data-action=pause]")).to_be_enabled()
+    ticket = requests.get(f"{hub.url}/api/v1/queue", headers=hub.headers("admin"), timeout=5)
+    assert [d["current"]["status"] for d in ticket.json()["desks"] if d["id"] == "1"] == ["serving"]

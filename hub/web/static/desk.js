@@ -41,6 +41,11 @@
     return false;
   }
 
+  // While an action is on its way every button is off, so a second press is never lost unseen.
+  function enable() {
+    buttons().forEach(function (b) { b.disabled = busy || !allowed(b.dataset.action); });
+  }
+
   function render(q) {
     view.serverAt = Date.parse(q.at);
     view.fetchedAt = Date.now();
@@ -60,7 +65,7 @@
     var pause = document.querySelector('[data-action=pause],[data-action=resume]');
     pause.dataset.action = view.paused ? 'resume' : 'pause';
     pause.querySelector('.act-label').textContent = view.paused ? S['desk.resume'] : S['desk.pause'];
-    buttons().forEach(function (b) { b.disabled = !allowed(b.dataset.action); });
+    enable();
     q.services.forEach(function (s) {
       var li = document.querySelector('#queue-list li[data-service="' + s.service + '"]');
       if (!li) return;
@@ -118,6 +123,7 @@
   function act(action) {
     if (busy || !allowed(action)) return;
     busy = true;
+    enable();
     var init = { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } };
     if (action === 'transfer') {
       init.headers['Content-Type'] = 'application/json';
@@ -135,7 +141,7 @@
         });
       })
       .catch(function () { say(S['err.network'], true); })
-      .then(function () { busy = false; });
+      .then(function () { busy = false; enable(); });
   }
 
   buttons().forEach(function (b) {
