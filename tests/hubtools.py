@@ -55,6 +55,11 @@ SERVICES = """
 """
 
 
+def tampered(token: str) -> str:
+    """The token with its first character changed (the last may carry only spare bits)."""
+    return ("B" if token[0] == "A" else "A") + token[1:]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ from office360.qrtoken import (
 )
 from tests.appointments.apptools import TUESDAY, booked, check_in, slot_at, token_of
 from tests.appointments.conftest import NORTE
-from tests.hubtools import FakeClock, ThreadHub
+from tests.hubtools import FakeClock, ThreadHub, tampered
 
 
 def _next(hub: ThreadHub, desk: str = "1") -> requests.Response:
@@ -277,7 +277,7 @@ def test_a_video_appointment_joins_the_queue_from_its_confirmation_link(
     appt = booked(appt_hub, "10:00", video=True)
     token = token_of(appt)
     join = f"{appt_hub.url}/api/v1/appointments/{appt['id']}/join"
-    wrong = requests.post(join, params={"t": token[:-1] + "x"}, timeout=5)
+    wrong = requests.post(join, params={"t": tampered(token)}, timeout=5)
     assert (wrong.status_code, wrong.json()["error"]) == (404, "appointment_unknown")
     clock.advance(minutes=31)  # 10:01 local
     first = requests.post(join, params={"t": token, "lang": "en"}, timeout=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.hubtools import ThreadHub
+from tests.hubtools import ThreadHub, tampered
 
 
 def issue(
@@ -42,7 +42,7 @@ def test_issue_returns_the_ticket_with_an_unguessable_status_link(thread_hub: Th
     assert public.json()["number"] == "A001"
 
     forged = requests.get(
-        f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": token[:-1] + "x"}, timeout=5
+        f"{thread_hub.url}/api/v1/tickets/{ticket['id']}", params={"t": tampered(token)}, timeout=5
     )
     assert forged.status_code == 404
     assert forged.json()["error"] == "unknown_ticket"

@@ -106,7 +106,7 @@ def test_device_nobody_reads_times_out(tmp_path: Path, ticket: TicketData) -> No
         with pytest.raises(PrinterError) as caught:
             printer.print_ticket(ticket)
         assert caught.value.code == "printer_timeout"
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2  # without the timeout: blocked for good
     finally:
         os.close(filler)
         os.close(reader)
