@@ -65,12 +65,21 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def load_phase(
-    host: str, port: int, token: str, clients: int, desks: int, seconds: float, rate: float = 0
+    host: str,
+    port: int,
+    token: str,
+    clients: int,
+    desks: int,
+    seconds: float,
+    rate: float = 0,
+    desk_rate: float = 0,
 ) -> None:
     """Closed loop (rate 0): each client sends its next request when the last is answered, so
     latency is mostly queueing (clients / throughput). Open loop (rate > 0): the clients together
     send `rate` tickets a second on a fixed schedule, each latency counted from the request's
-    scheduled time (a late hub is not excused by the clients waiting for it)."""
+    scheduled time (a late hub is not excused by the clients waiting for it). Desks call next
+    (then start) as fast as they are answered (desk_rate 0), or each `desk_rate` times a second
+    on a schedule of its own."""
     issue_lat: list[float] = []
     call_lat: list[float] = []
     errors: dict[int, int] = {}
@@ -98,8 +107,15 @@ async def load_phase(
 
     async def desk(d: int) -> None:
         conn = await Conn(host, port, token).open()
+        interval = 1 / desk_rate if desk_rate else 0.0
+        due = time.perf_counter() + interval * d / max(desks, 1)
         while time.perf_counter() < stop:
-            t0 = time.perf_counter()
+            if interval:
+                due += interval
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            t0 = due if interval else time.perf_counter()
             status, _ = await conn.post(f"/api/v1/desks/b{d}/next")
             call_lat.append(time.perf_counter() - t0)
             if status == 200:
@@ -114,7 +130,8 @@ async def load_phase(
     await asyncio.gather(*(issuer(i) for i in range(clients)), *(desk(d) for d in range(desks)))
     elapsed = time.perf_counter() - t0
     pace = f" at {rate:.0f} tickets/s (open loop)" if rate else ""
-    print(f"load: {clients} issuing clients{pace} + {desks} desks for {elapsed:.1f} s")
+    desk_pace = f" calling {desk_rate:g} times/s each" if desk_rate else ""
+    print(f"load: {clients} issuing clients{pace} + {desks} desks{desk_pace} for {elapsed:.1f} s")
     print(
         f"  tickets issued: {len(issue_lat)} ({len(issue_lat) / elapsed:.0f}/s)  "
         f"p50 {pct(issue_lat, 0.5) * 1000:.1f} ms  p99 {pct(issue_lat, 0.99) * 1000:.1f} ms"
@@ -337,6 +354,9 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, default=0, help="tickets/s in all, on a schedule (0: closed loop)"
     )
+    parser.add_argument(
+        "--desk-rate", type=float, default=0, help="next calls/s a desk, scheduled (0: flat out)"
+    )
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument(
@@ -361,7 +381,16 @@ def main() -> int:
         cpu_before = _cpu_seconds(proc.pid) if proc else None
         server_before = _cpu_seconds(args.server_pid) if args.server_pid else 0.0
         asyncio.run(
-            load_phase(host, int(port), token, args.clients, args.desks, args.seconds, args.rate)
+            load_phase(
+                host,
+                int(port),
+                token,
+                args.clients,
+                args.desks,
+                args.seconds,
+                args.rate,
+                args.desk_rate,
+            )
         )
         if args.server_pid:
             server = _cpu_seconds(args.server_pid) - server_before

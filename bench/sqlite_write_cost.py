@@ -24,6 +24,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]))
     parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--size", type=int, default=16, help="tickets a group")
     args = parser.parse_args()
     sys.path.insert(0, args.tree)
     from hub.auth import Principal
@@ -61,12 +62,16 @@ def main() -> int:
         n += 16
     started, requests = time.process_time(), 0
     for group in range(args.groups):
-        items = [ticket(n + i) for i in range(16)] + [desk("next" if group % 2 == 0 else "start")]
-        n += 16
+        items = [ticket(n + i) for i in range(args.size)]
+        items += [desk("next" if group % 2 == 0 else "start")]
+        n += args.size
         svc.run_batch(items)
         requests += len(items)
     cpu = time.process_time() - started
-    print(f"{args.tree}: {cpu / requests * 1e6:.0f} µs of CPU a request ({requests} requests)")
+    print(
+        f"{args.tree}: {cpu / requests * 1e6:.0f} µs of CPU a request "
+        f"({requests} requests, groups of {args.size} tickets and a desk action)"
+    )
     return 0
 
 

@@ -51,8 +51,11 @@ class FullableHub:
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.config = write_config(self.folder, self.port)
         self.data = self.folder / "data"
+        # the disk that fills is the hub's own: SQLite's file in the data folder, whatever
+        # backend the rest of the suite runs on (a PostgreSQL hub writes no database file)
+        sqlite = f"sqlite:///{self.data / 'office360.db'}"
+        self.config = write_config(self.folder, self.port, database_url=sqlite)
         # SQLite resolves the /proc/PID/root link, so the test cannot open the hub's database
         # through it: tokens go into the database before the hub starts, and the test reads a copy.
         for role in ("admin", "kiosk"):

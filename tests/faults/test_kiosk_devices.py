@@ -12,8 +12,6 @@ the hub's side of each fault.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from printer.decode import decode
 from printer.fake import FakePrinter
@@ -64,10 +63,14 @@ def health_report(
 
 
 def stored_numbers(hub: LiveHub | ThreadHub) -> list[str]:
-    """Every ticket number in the hub's database (an SQLite file), as stored."""
-    path = database_url_for(hub.config).removeprefix("sqlite:///")
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        return [str(row[0]) for row in db.execute("SELECT number FROM tickets ORDER BY id")]
+    """Every ticket number in the hub's database (SQLite or PostgreSQL), as stored."""
+    engine = create_engine(database_url_for(hub.config))
+    try:
+        with engine.connect() as db:
+            rows = db.execute(text("SELECT number FROM tickets ORDER BY id"))
+            return [str(row[0]) for row in rows]
+    finally:
+        engine.dispose()
 
 
 def walk_in(kiosk: KioskDriver, service: str) -> None:
