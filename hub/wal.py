@@ -7,7 +7,8 @@ off (make_engine(autocheckpoint=False)) and this thread checkpoints every quarte
 without taking the write lock (PASSIVE: the hub keeps committing meanwhile). When the log has
 grown past `restart_pages` anyway (writers never left a moment to start it again from the top),
 RESTART checkpoints are tried every millisecond for at most a second until one finds no writer
-and no reader on the log, so that the next commit starts it again from the top. (SQLite's own
+and no reader on the log, so that the next commit starts it again from the top (a reader that
+keeps the log longer gets twenty periods of pause before the next second of tries). (SQLite's own
 busy timeout would wait between tries for up to 100 ms, and miss the short gaps between the
 hub's commits while the log kept growing.)
 """
@@ -30,6 +31,7 @@ class WalCheckpointer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self.checkpoints = 0
+        self._restart_after = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -68,10 +70,17 @@ class WalCheckpointer:
         return conn
 
     def _restart(self, conn: sqlite3.Connection) -> None:
+        """Tries for a second; a reader that keeps the log (a long read, a backup) is given
+        twenty periods before the next second of tries."""
+        if time.monotonic() < self._restart_after:
+            return
         deadline = time.monotonic() + 1.0
         while not self._stop.is_set():
             done = self._checkpoint(conn, "RESTART")
-            if done is None or not done[0] or time.monotonic() > deadline:
+            if done is None or not done[0]:
+                return
+            if time.monotonic() > deadline:
+                self._restart_after = time.monotonic() + 20 * self.every_s
                 return
             time.sleep(0.001)
 

@@ -83,3 +83,28 @@ def test_a_checkpoint_that_fails_is_logged_and_the_thread_goes_on(
     assert checkpointer.checkpoints == 0
     assert "cannot open" in caplog.text  # type: ignore[attr-defined]
     assert not os.path.exists(path)
+
+
+def test_a_reader_that_keeps_the_log_gets_a_pause_between_seconds_of_restart_tries(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "read.db"
+    conn = _writer(path)
+    for _ in range(50):
+        conn.execute("INSERT INTO t (body) VALUES (randomblob(4000))")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot of the log
+    conn.execute("INSERT INTO t (body) VALUES (randomblob(4000))")  # the log cannot be restarted
+    checkpointer = WalCheckpointer(str(path), every_s=0.02, restart_pages=10)
+    checkpointer.start()
+    try:
+        time.sleep(1.15)  # a second of tries every millisecond, then 20 periods of pause
+        during = checkpointer.checkpoints
+        time.sleep(0.2)
+        paused = checkpointer.checkpoints - during
+    finally:
+        checkpointer.stop()
+        reader.execute("COMMIT")
+    assert during > 100  # it did try
+    assert paused < 40  # PASSIVE checkpoints only, every 20 ms (tries: one a millisecond)
