@@ -166,6 +166,12 @@ def test_while_an_action_is_on_its_way_every_button_is_off_and_a_second_press_do
     expect(desk.locator("#number")).to_have_text("A001")
     expect(desk.locator("button[data-action=start]")).to_be_enabled()
 
+    # By keyboard focus: the button pressed has the focus back once its action is done.
+    desk.focus("button[data-action=recall]")
+    desk.keyboard.press("Enter")
+    expect(desk.locator("button[data-action=recall]")).to_be_enabled()
+    expect(desk.locator("button[data-action=recall]")).to_be_focused()
+
     held: list[Route] = []
 
     def hold(route: Route) -> None:  # the request waits until let go

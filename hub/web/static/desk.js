@@ -123,6 +123,7 @@
   function act(action) {
     if (busy || !allowed(action)) return;
     busy = true;
+    var focused = document.activeElement;  // a disabled button loses the keyboard's focus
     enable();
     var init = { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } };
     if (action === 'transfer') {
@@ -141,7 +142,12 @@
         });
       })
       .catch(function () { say(S['err.network'], true); })
-      .then(function () { busy = false; enable(); });
+      .then(function () {
+        busy = false;
+        enable();
+        if (focused && focused.classList && focused.classList.contains('act') && !focused.disabled &&
+            document.activeElement === document.body) focused.focus();
+      });
   }
 
   buttons().forEach(function (b) {
