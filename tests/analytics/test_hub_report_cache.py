@@ -118,9 +118,8 @@ def test_days_that_are_over_are_read_once(db: tuple[Engine, Engine]) -> None:
 def test_today_is_not_kept(db: tuple[Engine, Engine]) -> None:
     writer, reader = db
     now = datetime.now(ZONE).replace(tzinfo=None, microsecond=0)
-    today = TicketRecord(
-        "centro", "general", "1", "walk_in", now - timedelta(minutes=9), now, now, now, "done"
-    )
+    issued = max(now - timedelta(minutes=9), now.replace(hour=0, minute=0, second=0))  # today
+    today = TicketRecord("centro", "general", "1", "walk_in", issued, now, now, now, "done")
     with writer.begin() as conn:
         conn.execute(tables.tickets.insert(), [row(today, 1)])
     report = load_kpis(reader, ZONES, now.date(), now.date())
