@@ -64,6 +64,18 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def next_turn(due: float, interval: float) -> tuple[float, float]:
+    """On a schedule (interval > 0), waits for the next due time. Returns the due time and the
+    time the request's latency counts from: the due time on a schedule, else now."""
+    if not interval:
+        return due, time.perf_counter()
+    due += interval
+    delay = due - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    return due, due
+
+
 async def load_phase(
     host: str,
     port: int,
@@ -92,12 +104,7 @@ async def load_phase(
         interval = clients / rate if rate else 0.0
         due = time.perf_counter() + interval * i / clients
         while time.perf_counter() < stop:
-            if interval:
-                due += interval
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            t0 = due if interval else time.perf_counter()
+            due, t0 = await next_turn(due, interval)
             status, _ = await conn.post("/api/v1/tickets", services[(i + n) % 3])
             issue_lat.append(time.perf_counter() - t0)
             if status != 201:
@@ -110,12 +117,7 @@ async def load_phase(
         interval = 1 / desk_rate if desk_rate else 0.0
         due = time.perf_counter() + interval * d / max(desks, 1)
         while time.perf_counter() < stop:
-            if interval:
-                due += interval
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            t0 = due if interval else time.perf_counter()
+            due, t0 = await next_turn(due, interval)
             status, _ = await conn.post(f"/api/v1/desks/b{d}/next")
             call_lat.append(time.perf_counter() - t0)
             if status == 200:

@@ -30,6 +30,25 @@ def open_phone(context: BrowserContext, ticket: dict[str, object]) -> Page:
     return page
 
 
+def desk_calling(
+    make_hub: Callable[[str], LiveHub],
+    context: BrowserContext,
+    service: str,
+    desk_id: str,
+    number: str,
+) -> tuple[LiveHub, Page]:
+    """A hub with one ticket of `service`, called by staff at `desk_id` from the panel."""
+    hub = make_hub("")
+    make_user(hub.config, "ana", "staff")
+    issue(hub, service)
+    page = context.new_page()
+    sign_in(page, hub.url, "ana")
+    choose_desk(page, desk_id)
+    page.keyboard.press("n")
+    expect(page.locator("#number")).to_have_text(number)
+    return hub, page
+
+
 def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
     make_hub: Callable[[str], LiveHub], desk_context: BrowserContext, phone_context: BrowserContext
 ) -> None:
@@ -104,14 +123,7 @@ def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
 def test_desk_panel_fits_a_tablet_and_has_a_high_contrast_theme(
     make_hub: Callable[[str], LiveHub], browser_context_tablet: BrowserContext
 ) -> None:
-    hub = make_hub("")
-    make_user(hub.config, "ana", "staff")
-    issue(hub, "taxes")
-    page = browser_context_tablet.new_page()
-    sign_in(page, hub.url, "ana")
-    choose_desk(page, "2")
-    page.keyboard.press("n")
-    expect(page.locator("#number")).to_have_text("C001")
+    _, page = desk_calling(make_hub, browser_context_tablet, "taxes", "2", "C001")
     # Everything on screen without scrolling at 1024x600.
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height <= 600, height
@@ -156,14 +168,7 @@ def test_the_desk_panel_speaks_spanish(
 def test_while_an_action_is_on_its_way_every_button_is_off_and_a_second_press_does_nothing(
     make_hub: Callable[[str], LiveHub], desk_context: BrowserContext
 ) -> None:
-    hub = make_hub("")
-    make_user(hub.config, "ana", "staff")
-    issue(hub, "general")
-    desk = desk_context.new_page()
-    sign_in(desk, hub.url, "ana")
-    choose_desk(desk, "1")
-    desk.keyboard.press("n")
-    expect(desk.locator("#number")).to_have_text("A001")
+    hub, desk = desk_calling(make_hub, desk_context, "general", "1", "A001")
     expect(desk.locator("button[data-action=start]")).to_be_enabled()
 
     # By keyboard focus: the button pressed has the focus back once its action is done.
