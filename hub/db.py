@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only an OS
     # crash or power loss may lose the last commits.
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -45,7 +47,33 @@ def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN so two processes never deadlock upgrading read locks.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    begin_immediate(conn.connection.dbapi_connection)
+
+
+BUSY_TIMEOUT_MS = 10_000
+LOCK_POLL_S = 0.0002
+
+
+def begin_immediate(raw: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """BEGIN IMMEDIATE, tried again every 0.2 ms while another connection holds the write lock
+    (hub/wal.py's RESTART checkpoint holds it through a sync of the file). SQLite's own busy
+    handler sleeps 1, 2, 5, 10 ... ms between tries: a lock held 3 ms cost the hub's event loop 8."""
+    try:
+        raw.execute("PRAGMA busy_timeout=0")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if (
+                    exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY
+                    or time.monotonic() > deadline
+                ):
+                    raise
+            time.sleep(LOCK_POLL_S)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -143,22 +143,8 @@ class FastPath:
                 request = TicketRequest(caller, plain.key, digest, fields)
                 outcome = await state.write_grouped(svc.pg_tickets.write_many, request)
             else:
-                outcome = await state.write_batched(
-                    svc.run_write,
-                    caller.scope,
-                    plain.key,
-                    digest,
-                    lambda conn, events: svc.issue_ticket(
-                        conn,
-                        events,
-                        caller,
-                        fields["office"],
-                        fields["service"],
-                        fields["priority"],
-                        fields["lang"],
-                        fields["channel"],
-                    ),
-                )
+                request = TicketRequest(caller, plain.key, digest, fields)
+                outcome = await state.write_batched(svc.sqlite_tickets.issue, request)
         except Exception as exc:
             await _error(scope, receive, send, exc)
             return True

@@ -29,7 +29,6 @@ the errors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -42,11 +41,11 @@ from office360.core.model import TicketStatus
 from office360.core.numbering import format_number, local_day
 
 from . import repository as repo
-from .auth import CAN_ISSUE, Principal
 from .fastsql import from_db_time
 from .offline_repo import OFFLINE_TOP
 from .pg_desks import NEXT_EVENT_IDS, DeskRequest, Generic, replayed
 from .pg_store import GroupRows
+from .ticket_requests import TicketRequest, is_plain, issue_generic
 
 if TYPE_CHECKING:
     from office360.config import OfficeSettings, ServiceSettings
@@ -109,15 +108,6 @@ SELECT
 """
 
 
-@dataclass
-class TicketRequest:
-    principal: Principal
-    idem_key: str | None
-    request_hash: str
-    fields: dict[str, Any]
-    """hub/fastpath.py issue_fields(): service, channel, priority, lang, office."""
-
-
 class PgTickets:
     def __init__(self, service: HubService) -> None:
         self.svc = service
@@ -156,7 +146,7 @@ class PgTickets:
         results: dict[int, Outcome | Exception] = {}
         plain: list[tuple[int, TicketRequest | DeskRequest]] = []
         for n, item in enumerate(items):
-            if isinstance(item, DeskRequest) or self._plain(item):
+            if isinstance(item, DeskRequest) or is_plain(self.svc, item):
                 plain.append((n, item))
             else:
                 results[n] = self._generic(item)
@@ -195,41 +185,10 @@ class PgTickets:
         return [results[n] for n in range(len(items))]
 
     def _generic(self, request: TicketRequest) -> Outcome | Exception:
-        svc, f, caller = self.svc, request.fields, request.principal
         try:
-            return svc.run_write(
-                caller.scope,
-                request.idem_key,
-                request.request_hash,
-                lambda conn, events: svc.issue_ticket(
-                    conn,
-                    events,
-                    caller,
-                    f["office"],
-                    f["service"],
-                    f["priority"],
-                    f["lang"],
-                    f["channel"],
-                ),
-            )
+            return issue_generic(self.svc, request)
         except Exception as exc:
             return exc
-
-    def _plain(self, request: TicketRequest) -> bool:
-        """True when the generic path would take no other branch than the one coded here."""
-        svc, principal, fields = self.svc, request.principal, request.fields
-        if svc.notify is not None or principal.role not in CAN_ISSUE:
-            return False
-        office_id = fields["office"]
-        if principal.office_id:
-            if office_id and office_id != principal.office_id:
-                return False
-            office_id = principal.office_id
-        office = svc.settings.office(office_id)
-        if office is None or not any(s.id == fields["service"] for s in office.services):
-            return False
-        priority = fields["priority"]
-        return priority is None or priority in svc.settings.queue.priority_categories
 
     def _batch(self, items: Sequence[TicketRequest | DeskRequest]) -> list[Outcome | Exception]:
         from .services import WRITE_LOCK_KEY

@@ -84,6 +84,21 @@ _EVENT_INSERT = Fast(
     )
     .returning(t.events.c.id)
 )
+_EVENT_PAIR_INSERT = Fast(
+    insert(t.events)
+    .values(
+        [
+            {
+                "office_id": bindparam("o"),
+                "type": bindparam(k),
+                "at": bindparam("at"),
+                "payload": bindparam(p),
+            }
+            for k, p in (("k1", "p1"), ("k2", "p2"))
+        ]
+    )
+    .returning(t.events.c.id, t.events.c.type)
+)
 _IDEM_GET = Fast(
     select(t.idempotency.c.request_hash, t.idempotency.c.status_code, t.idempotency.c.body).where(
         t.idempotency.c.scope == bindparam("s"), t.idempotency.c.key == bindparam("k")
@@ -532,6 +547,31 @@ def insert_event(
     row = _EVENT_INSERT.one(conn, params)
     assert row is not None
     return int(row[0])
+
+
+def insert_event_pair(
+    conn: Connection,
+    office_id: str,
+    at: datetime,
+    pair: tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]],
+) -> tuple[int, int]:
+    """Two events of different types in one statement; their ids in the pair's order."""
+    (k1, p1), (k2, p2) = pair
+    assert k1 != k2
+    params = {
+        "o": office_id,
+        "at": db_time(conn, at),
+        "k1": k1,
+        "p1": orjson.dumps(p1, option=orjson.OPT_NON_STR_KEYS).decode(),
+        "k2": k2,
+        "p2": orjson.dumps(p2, option=orjson.OPT_NON_STR_KEYS).decode(),
+    }
+    cursor = _EVENT_PAIR_INSERT.execute(conn, params)
+    try:
+        ids = {kind: int(event_id) for event_id, kind in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return ids[k1], ids[k2]
 
 
 def events_after(

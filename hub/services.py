@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, Row
@@ -29,11 +29,16 @@ from office360.core.policy import QueuePolicy, choose_next, position
 
 from . import repository as repo
 from .auth import CAN_ACT_ANY_DESK, CAN_ISSUE, Principal, status_token
+from .fastsql import compile_all
 from .offline_repo import skip_offline_range
 from .replication import NOTIFY_SQL
 
 Clock = Callable[[], datetime]
 DESK_ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "pause", "resume")
+T = TypeVar("T")
+GROUP_FROM = 3
+"""SQLite: fewer plain tickets in a group go one by one (bench/sqlite_write_cost.py: the grouped
+statements cost more than the generic path's for one or two tickets, less from four on)."""
 CHANNELS = ("walk_in", "appointment", "phone", "web")
 WRITE_LOCK_KEY = 360_360
 LOCK_SQL = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
@@ -80,6 +85,12 @@ class HubService:
         in groups of a few round trips."""
         self.pg_desks: Any = None
         """PostgreSQL: hub/pg_desks.py, the desk actions' part of those groups."""
+        self.sqlite_tickets: Any = None
+        """SQLite: hub/sqlite_tickets.py, the plain tickets of a group in a few statements."""
+        if engine.dialect.name == "sqlite":
+            from .sqlite_tickets import SqliteTickets
+
+            self.sqlite_tickets = SqliteTickets(self)
         if engine.dialect.name == "postgresql":
             from .pg_desks import PgDesks
             from .pg_tickets import PgTickets
@@ -125,25 +136,54 @@ class HubService:
     def run_batch(
         self, items: list[tuple[Callable[..., Outcome], tuple[Any, ...]]]
     ) -> list[Outcome | Exception]:
-        """Several writes in one transaction and one commit (group commit), each in a savepoint.
-        Returns each one's outcome or exception once the whole has committed."""
-        results: list[Outcome | Exception] = []
+        """Several writes in one transaction and one commit (group commit), each in a savepoint;
+        when GROUP_FROM or more are plain tickets (SqliteTickets.issue), those go together after
+        the others (hub/sqlite_tickets.py). Returns each one's outcome or exception once the
+        whole has committed. A write alone needs no savepoint: if it fails, it is rolled back."""
+        grouped = [n for n, (fn, args) in enumerate(items) if self._groups(fn, args)]
+        if len(grouped) < GROUP_FROM:
+            grouped = []
+        if len(items) == 1 and not grouped:
+            return [self._run_alone(*items[0])]
+        results: list[Outcome | Exception | None] = [None] * len(items)
         with self.transaction() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             self._local.batch = conn
             try:
-                for fn, args in items:
-                    cursor.execute("SAVEPOINT batched")
-                    try:
-                        results.append(fn(*args))
-                    except Exception as exc:
-                        cursor.execute("ROLLBACK TO batched")
-                        results.append(exc)
-                    cursor.execute("RELEASE batched")
+                for n, (fn, args) in enumerate(items):
+                    if n not in grouped:
+                        results[n] = _savepointed(cursor, fn, args)
+                if grouped:
+                    write, requests = (
+                        self.sqlite_tickets.write_group,
+                        [items[n][1][0] for n in grouped],
+                    )
+                    if len(grouped) == len(items):  # alone: a failure rolls the transaction back
+                        found: Any = write(conn, requests)
+                    else:
+                        found = _savepointed(cursor, write, (conn, requests))
+                    for n, result in zip(grouped, _spread(found, len(grouped)), strict=True):
+                        # None: a key given twice, answered after the group by the generic path
+                        results[n] = result or _savepointed(cursor, *items[n])
             finally:
                 self._local.batch = None
                 cursor.close()
-        return results
+        return results  # type: ignore[return-value]
+
+    def _groups(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+        grouped = self.sqlite_tickets
+        return grouped is not None and fn == grouped.issue and grouped.plain(args[0])
+
+    def _run_alone(self, fn: Callable[..., Outcome], args: tuple[Any, ...]) -> Outcome | Exception:
+        try:
+            with self.transaction() as conn:
+                self._local.batch = conn
+                try:
+                    return fn(*args)
+                finally:
+                    self._local.batch = None
+        except Exception as exc:
+            return exc
 
     def writer(self) -> ThreadPoolExecutor:
         """One thread for the writes of hub/state.py on a server database; close() ends it."""
@@ -167,6 +207,7 @@ class HubService:
     def prepare(self) -> None:
         """Sync the configured offices into the database and load the hub's secret."""
         with self.transaction() as conn:
+            compile_all(conn)
             for office in self.settings.offices:
                 repo.sync_office(conn, office)
             self.secret = repo.get_or_create_secret(
@@ -340,13 +381,13 @@ class HubService:
         row = SimpleNamespace(id=repo.insert_ticket(conn, **values), **values)
         estimate = self._estimate(conn, office, service.id, ahead)
         body = self._ticket_json(conn, row, position=ahead + 1, estimate=estimate)
-        self._emit(conn, events, office.id, ev.TICKET_ISSUED, now, ticket=self._event_ticket(row))
         if slot_at is None or slot_at <= now:
             fair = slot_at or now
             after = {service.id: (waiting + 1, min(oldest, fair) if oldest else fair)}
         else:  # an early appointment counts as waiting only from its slot on
             after = {service.id: (waiting, oldest)}
-        self._emit_queue(conn, events, office, [service.id], now, after)
+        issued = (ev.TICKET_ISSUED, {"ticket": self._event_ticket(row)})
+        self._emit_queue(conn, events, office, [service.id], now, after, first=issued)
         return 201, body
 
     def desk_action(
@@ -565,8 +606,8 @@ class HubService:
     ) -> tuple[int, dict[str, Any]]:
         row = repo.get_ticket(conn, ticket_id)
         assert row is not None
-        self._emit(conn, events, office.id, kind, now, ticket=self._event_ticket(row))
-        self._emit_queue(conn, events, office, [row.service_id], now)
+        done = (kind, {"ticket": self._event_ticket(row)})
+        self._emit_queue(conn, events, office, [row.service_id], now, first=done)
         return 200, self._ticket_json(conn, row)
 
     def _desk_json(self, conn: Connection, desk_id: str, office_id: str) -> dict[str, Any]:
@@ -586,6 +627,18 @@ class HubService:
         **payload: Any,
     ) -> None:
         event_id = repo.insert_event(conn, office_id, kind, at, payload)
+        self._emitted(conn, events, event_id, office_id, kind, at, payload)
+
+    def _emitted(
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        event_id: int,
+        office_id: str,
+        kind: str,
+        at: datetime,
+        payload: dict[str, Any],
+    ) -> None:
         event = {"id": event_id, "type": kind, "office": office_id, "at": at.isoformat(), **payload}
         events.append(event)
         if self.notify is not None:  # the outbox, in this same transaction
@@ -599,9 +652,18 @@ class HubService:
         service_ids: list[str],
         now: datetime,
         known: dict[str, tuple[int, datetime | None]] | None = None,
+        first: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
+        """queue.changed; `first`, an event (type, payload) to write just before it, goes with it
+        in one statement."""
         stats = self._service_stats(conn, office, service_ids, now, known)
-        self._emit(conn, events, office.id, ev.QUEUE_CHANGED, now, services=stats)
+        if first is None:
+            self._emit(conn, events, office.id, ev.QUEUE_CHANGED, now, services=stats)
+            return
+        pair = (first, (ev.QUEUE_CHANGED, {"services": stats}))
+        ids = repo.insert_event_pair(conn, office.id, now, pair)
+        for event_id, (kind, payload) in zip(ids, pair, strict=True):
+            self._emitted(conn, events, event_id, office.id, kind, now, payload)
 
     def _service_stats(
         self,
@@ -730,3 +792,18 @@ def _position(
     me: QueuedTicket, waiting: list[QueuedTicket], now: datetime, policy: QueuePolicy
 ) -> int:
     return position(me, waiting, now, policy)
+
+
+def _savepointed(cursor: Any, fn: Callable[..., T], args: tuple[Any, ...]) -> T | Exception:
+    cursor.execute("SAVEPOINT batched")
+    try:
+        result = fn(*args)
+    except Exception as exc:
+        cursor.execute("ROLLBACK TO batched")
+        result = exc
+    cursor.execute("RELEASE batched")
+    return result
+
+
+def _spread(found: list[Outcome | Exception | None] | Exception, count: int) -> list[Any]:
+    return [found] * count if isinstance(found, Exception) else found

@@ -19,16 +19,22 @@ from sqlalchemy import text
 from hub.auth import Principal
 from hub.db import make_engine, migrate
 from hub.pg_desks import DeskRequest
-from hub.pg_tickets import TicketRequest
 from hub.services import HubService, Outcome
+from hub.ticket_requests import TicketRequest
 from office360.config import load_settings
 from office360.core.errors import DomainError
+from tests.hub.grouptools import (
+    ADMIN_DESK,
+    DISPLAY,
+    OFFLINE_RANGE_CASES,
+    OTHER_KIOSK,
+    answer_of,
+    generic_issue,
+    set_counter,
+    stored_rows,
+    ticket_request,
+)
 from tests.hubtools import ROOT, FakeClock, new_postgres_database, write_config
-
-KIOSK = Principal(7, "kiosk", "kiosk", "centro", None)
-OTHER_KIOSK = Principal(8, "kiosk 2", "kiosk", "centro", None)
-DISPLAY = Principal(9, "display", "display", "centro", None)
-ADMIN_DESK = Principal(11, "admin", "admin", None, None)
 
 
 @pytest.fixture(scope="module")
@@ -76,66 +82,13 @@ def hubs(postgres: None, tmp_path: Path) -> Iterator[tuple[HubService, HubServic
     pipelined.engine.dispose()
 
 
-def _request(
-    service: str = "general",
-    key: str | None = None,
-    priority: str | None = None,
-    principal: Principal = KIOSK,
-    request_hash: str = "h",
-    lang: str | None = "es",
-) -> TicketRequest:
-    fields = {"service": service, "channel": "walk_in", "priority": priority, "lang": lang}
-    return TicketRequest(principal, key, request_hash, fields | {"office": None})
-
-
-def _generic(svc: HubService, r: TicketRequest) -> Outcome | Exception:
-    f = r.fields
-    try:
-        return svc.run_write(
-            r.principal.scope,
-            r.idem_key,
-            r.request_hash,
-            lambda conn, events: svc.issue_ticket(
-                conn,
-                events,
-                r.principal,
-                f["office"],
-                f["service"],
-                f["priority"],
-                f["lang"],
-                f["channel"],
-            ),
-        )
-    except DomainError as exc:
-        return exc
-
-
-def _answer(result: Outcome | Exception) -> Any:
-    if isinstance(result, DomainError):
-        return ("error", result.code)
-    assert isinstance(result, Outcome)
-    return (result.status, result.body, result.events, result.replayed)
-
-
-def _stored(svc: HubService) -> dict[str, list[Any]]:
-    queries = {
-        "tickets": "SELECT * FROM tickets ORDER BY id",
-        "events": "SELECT id, office_id, type, at, payload FROM events ORDER BY id",
-        "counters": "SELECT * FROM counters ORDER BY office_id, prefix, day",
-        "idempotency": "SELECT * FROM idempotency ORDER BY scope, key",
-        "waiting": "SELECT * FROM waiting_counts ORDER BY office_id, service_id",
-    }
-    with svc.engine.connect() as conn:
-        return {name: [tuple(r) for r in conn.execute(text(q))] for name, q in queries.items()}
-
-
 def _compare(hubs: tuple[HubService, HubService], groups: list[list[TicketRequest]]) -> list[Any]:
     generic, pipelined = hubs
-    expected = [_answer(_generic(generic, r)) for group in groups for r in group]
+    expected = [answer_of(generic_issue(generic, r)) for group in groups for r in group]
     assert pipelined.pg_tickets is not None
-    got = [_answer(x) for group in groups for x in pipelined.pg_tickets.write_many(group)]
+    got = [answer_of(x) for group in groups for x in pipelined.pg_tickets.write_many(group)]
     assert got == expected
-    assert _stored(pipelined) == _stored(generic)
+    assert stored_rows(pipelined) == stored_rows(generic)
     return got
 
 
@@ -143,14 +96,32 @@ def test_groups_answer_and_store_what_one_at_a_time_would(
     hubs: tuple[HubService, HubService],
 ) -> None:
     groups = [
-        [_request()],
-        [_request(key="k1"), _request("taxes"), _request(priority="elderly"), _request()],
+        [ticket_request()],
+        [
+            ticket_request(key="k1"),
+            ticket_request("taxes"),
+            ticket_request(priority="elderly"),
+            ticket_request(),
+        ],
         # the same key twice in a group: the second is answered with the first's ticket
-        [_request(key="k2"), _request(key="k2"), _request(key="k1", principal=OTHER_KIOSK)],
-        [_request(key="k1"), _request(key="k2", request_hash="other"), _request(lang="xx")],
-        [_request("certificates", priority="pregnancy"), _request("certificates")] * 3,
+        [
+            ticket_request(key="k2"),
+            ticket_request(key="k2"),
+            ticket_request(key="k1", principal=OTHER_KIOSK),
+        ],
+        [
+            ticket_request(key="k1"),
+            ticket_request(key="k2", request_hash="other"),
+            ticket_request(lang="xx"),
+        ],
+        [ticket_request("certificates", priority="pregnancy"), ticket_request("certificates")] * 3,
         # not plain: the generic path answers, in the group's order
-        [_request("nope"), _request(priority="vip"), _request(principal=DISPLAY), _request()],
+        [
+            ticket_request("nope"),
+            ticket_request(priority="vip"),
+            ticket_request(principal=DISPLAY),
+            ticket_request(),
+        ],
     ]
     got = _compare(hubs, groups)
     assert [a[1]["number"] for a in got[:5]] == ["A001", "A002", "C001", "A003", "A004"]
@@ -167,35 +138,20 @@ def test_groups_answer_and_store_what_one_at_a_time_would(
     ]
 
 
-@pytest.mark.parametrize(
-    ("last", "numbers"),
-    [  # [queue] offline_numbers_from = 800; the offline blocks end at 999
-        (797, ["A798", "A799", "A1000", "A1001", "A1002"]),
-        (799, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
-        (850, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
-        (998, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
-        (999, ["A1000", "A1001", "A1002", "A1003", "A1004"]),
-        (1200, ["A1201", "A1202", "A1203", "A1204", "A1205"]),
-    ],
-)
+@pytest.mark.parametrize(("last", "numbers"), OFFLINE_RANGE_CASES)
 def test_numbering_jumps_over_the_offline_range_inside_a_group(
     hubs: tuple[HubService, HubService], last: int, numbers: list[str]
 ) -> None:
     for svc in hubs:
-        with svc.transaction() as conn:
-            day = svc.clock().date().isoformat()
-            conn.execute(
-                text("INSERT INTO counters VALUES ('centro', 'A', :d, :last)"),
-                {"d": day, "last": last},
-            )
-    got = _compare(hubs, [[_request() for _ in range(4)], [_request()]])
+        set_counter(svc, last)
+    got = _compare(hubs, [[ticket_request() for _ in range(4)], [ticket_request()]])
     assert [a[1]["number"] for a in got] == numbers
 
 
 def test_event_ids_follow_the_order_of_the_tickets(hubs: tuple[HubService, HubService]) -> None:
     _, pipelined = hubs
     assert pipelined.pg_tickets is not None
-    results = pipelined.pg_tickets.write_many([_request(key=f"k{n}") for n in range(10)])
+    results = pipelined.pg_tickets.write_many([ticket_request(key=f"k{n}") for n in range(10)])
     ids = [e["id"] for r in results if isinstance(r, Outcome) for e in r.events]
     assert ids == sorted(ids) and len(set(ids)) == 20
     kinds = [e["type"] for r in results if isinstance(r, Outcome) for e in r.events]
@@ -233,7 +189,7 @@ def test_desk_actions_answer_and_store_what_the_generic_path_does(
     hubs: tuple[HubService, HubService],
 ) -> None:
     clerk = Principal(10, "clerk", "staff", "centro", "1")
-    _compare(hubs, [[_request() for _ in range(5)], [_request("certificates")]])
+    _compare(hubs, [[ticket_request() for _ in range(5)], [ticket_request("certificates")]])
     steps = [
         (ADMIN_DESK, None, "start"),  # nobody called yet
         (ADMIN_DESK, None, "next"),
@@ -267,12 +223,12 @@ def test_desk_actions_answer_and_store_what_the_generic_path_does(
         digest = f"{action}-{key}"
         if key == "s1" and action == "finish":
             digest = "other"
-        expected = _answer(_desk_generic(generic, principal, key, digest, "2", action))
-        answer = _answer(_desk_pipelined(pipelined, principal, key, digest, "2", action))
+        expected = answer_of(_desk_generic(generic, principal, key, digest, "2", action))
+        answer = answer_of(_desk_pipelined(pipelined, principal, key, digest, "2", action))
         assert answer == expected, action
         got.append(answer)
         generic.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    assert _stored(pipelined) == _stored(generic)
+    assert stored_rows(pipelined) == stored_rows(generic)
     assert got[0] == ("error", "desk_idle") and got[9] == ("error", "desk_idle")
     assert got[2][1]["status"] == "recalled" and got[3][1]["recalls"] == 2
     assert got[5][3] is True and got[6] == ("error", "idempotency_key_reused")
@@ -290,14 +246,16 @@ def test_desk_actions_answer_and_store_what_the_generic_path_does(
 def test_next_marks_the_tickets_a_priority_one_overtakes_as_the_generic_path_does(
     hubs: tuple[HubService, HubService],
 ) -> None:
-    _compare(hubs, [[_request(), _request("taxes"), _request(priority="elderly")]])
+    _compare(
+        hubs, [[ticket_request(), ticket_request("taxes"), ticket_request(priority="elderly")]]
+    )
     generic, pipelined = hubs
     for action in ("next", "no-show", "next", "start", "next"):
-        expected = _answer(_desk_generic(generic, ADMIN_DESK, None, "h", "2", action))
-        assert _answer(_desk_pipelined(pipelined, ADMIN_DESK, None, "h", "2", action)) == expected
+        expected = answer_of(_desk_generic(generic, ADMIN_DESK, None, "h", "2", action))
+        assert answer_of(_desk_pipelined(pipelined, ADMIN_DESK, None, "h", "2", action)) == expected
         generic.clock.advance(minutes=20)  # type: ignore[attr-defined]
-    stored = _stored(pipelined)
-    assert stored == _stored(generic)
+    stored = stored_rows(pipelined)
+    assert stored == stored_rows(generic)
     with pipelined.engine.connect() as conn:
         overtaken = conn.execute(
             text("SELECT count(*) FROM tickets WHERE overtaken_at IS NOT NULL")
@@ -312,9 +270,9 @@ def test_desk_actions_written_with_tickets_in_one_group_act_as_if_first(
     the same desk, waits for the next transaction; one the pipelined path cannot take (nothing
     in hand) is answered by the generic path once its transaction has committed."""
     generic, pipelined = hubs
-    _compare(hubs, [[_request(), _request("taxes"), _request("certificates")]])
+    _compare(hubs, [[ticket_request(), ticket_request("taxes"), ticket_request("certificates")]])
     generic.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    t1, t2 = _request(key="t1"), _request("taxes", key="t2")
+    t1, t2 = ticket_request(key="t1"), ticket_request("taxes", key="t2")
     group: list[TicketRequest | DeskRequest] = [
         t1,
         DeskRequest(ADMIN_DESK, "a1", "h-a1", None, "1", "next"),
@@ -331,15 +289,15 @@ def test_desk_actions_written_with_tickets_in_one_group_act_as_if_first(
                 generic, item.principal, item.idem_key, item.request_hash, item.desk_id, item.action
             )
         else:
-            result = _generic(generic, item)
-        expected[id(item)] = _answer(result)
+            result = generic_issue(generic, item)
+        expected[id(item)] = answer_of(result)
     assert pipelined.pg_tickets is not None
-    got = [_answer(r) for r in pipelined.pg_tickets.write_many(group)]
+    got = [answer_of(r) for r in pipelined.pg_tickets.write_many(group)]
     assert got == [expected[id(item)] for item in group]
     assert got[1][1]["number"] == "A001" and got[4][1]["number"] == "C001"
     assert got[2] == ("error", "desk_idle")
     assert got[5][1]["status"] == "serving"
-    assert _stored(pipelined) == _stored(generic)
+    assert stored_rows(pipelined) == stored_rows(generic)
     ids = [e["id"] for r in got if r[0] != "error" for e in r[2]]
     assert len(ids) == len(set(ids))
 
@@ -348,10 +306,10 @@ def test_a_desk_group_with_no_ticket_needs_no_ticket_to_read_back(
     hubs: tuple[HubService, HubService],
 ) -> None:
     generic, pipelined = hubs
-    _compare(hubs, [[_request(), _request("taxes")]])
+    _compare(hubs, [[ticket_request(), ticket_request("taxes")]])
     for desk, action in [("1", "next"), ("2", "next"), ("1", "start"), ("1", "finish")]:
-        expected = _answer(_desk_generic(generic, ADMIN_DESK, None, "h", desk, action))
+        expected = answer_of(_desk_generic(generic, ADMIN_DESK, None, "h", desk, action))
         assert pipelined.pg_tickets is not None
         request = DeskRequest(ADMIN_DESK, None, "h", None, desk, action)
-        assert _answer(pipelined.pg_tickets.write_many([request])[0]) == expected
-    assert _stored(pipelined) == _stored(generic)
+        assert answer_of(pipelined.pg_tickets.write_many([request])[0]) == expected
+    assert stored_rows(pipelined) == stored_rows(generic)
