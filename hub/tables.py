@@ -115,7 +115,14 @@ tickets = Table(
     Column("transferred_from", BigId, nullable=True),
     Column("appointment_id", String(40), nullable=True),
     Index("ix_tickets_queue", "office_id", "status", "service_id", "fair_at", "slot_at"),
-    Index("ix_tickets_finished", "office_id", "service_id", "finished_at"),
+    Index(
+        "ix_tickets_finished",
+        "office_id",
+        "service_id",
+        "finished_at",
+        sqlite_where=text("finished_at IS NOT NULL"),
+        postgresql_where=text("finished_at IS NOT NULL"),
+    ),
     # the few waiting tickets the policy treats specially (priority, appointment, passed over);
     # covering, so SQLite's planner prefers it to ix_tickets_queue
     Index(
