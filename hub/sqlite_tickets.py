@@ -12,8 +12,9 @@ the events and their order, the idempotency rows, the ids. Rows inserted from on
 their ids in the order the statement gives them (SQLite gives a new row the largest id plus one),
 so the tickets and events are numbered as one insert after another would number them. Counts read
 from the database do not see the group's own tickets; they are added here. A key given twice in
-one group, and anything the generic path would refuse, goes to the generic path after the group,
-in the same transaction: it then sees the group's rows, and gives the errors.
+one group goes to the generic path after the group, in the same transaction, which replays the
+first's answer. Requests that are not plain (hub/ticket_requests.py is_plain) never come here:
+run_batch writes them one by one before the group, and the generic path gives their errors.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ class _Fresh:
     office: OfficeSettings
     service: ServiceSettings
     lang: str
-    seq: int = 0
     row: Any = None
     ahead: int = 0
     after: tuple[int, datetime] | None = None
@@ -155,7 +155,6 @@ class SqliteTickets:
             if offline_from <= seq <= OFFLINE_TOP:
                 seq = OFFLINE_TOP + 1
             counters[counter] = seq
-            item.seq = seq
             item.row = SimpleNamespace(
                 id=0,
                 office_id=item.office.id,
