@@ -150,15 +150,13 @@ class HubService:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             self._local.batch = conn
             try:
-                for n, (fn, args) in enumerate(items):
-                    if n not in grouped:
-                        results[n] = _savepointed(cursor, fn, args)
+                alone = set(range(len(items))).difference(grouped)
+                for n in sorted(alone):
+                    results[n] = _savepointed(cursor, *items[n])
                 if grouped:
-                    write, requests = (
-                        self.sqlite_tickets.write_group,
-                        [items[n][1][0] for n in grouped],
-                    )
-                    if len(grouped) == len(items):  # alone: a failure rolls the transaction back
+                    write = self.sqlite_tickets.write_group
+                    requests = [items[n][1][0] for n in grouped]
+                    if not alone:  # a failure of the group rolls the whole transaction back
                         found: Any = write(conn, requests)
                     else:
                         found = _savepointed(cursor, write, (conn, requests))
