@@ -403,6 +403,7 @@ def main() -> int:
     try:
         cpu_before = _cpu_seconds(proc.pid) if proc else None
         server_before = _cpu_seconds(args.server_pid) if args.server_pid else 0.0
+        client_before = time.process_time()
         asyncio.run(
             load_phase(
                 host,
@@ -415,6 +416,11 @@ def main() -> int:
                 args.desk_rate,
                 args.warmup,
             )
+        )
+        client = time.process_time() - client_before
+        print(
+            f"  load generator CPU: {client:.2f} s in all "
+            f"({client / max(1, LAST['requests']) * 1000:.2f} ms a request)"
         )
         if args.server_pid:
             server = _cpu_seconds(args.server_pid) - server_before

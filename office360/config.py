@@ -50,11 +50,11 @@ class HubSettings(Section):
     idempotency_retention_hours: int = Field(48, ge=1)
     cors_origins: list[str] = []
     announce: bool = False
+    """Announce the hub on the LAN over mDNS/DNS-SD so kiosks and displays find it."""
     sqlite_on_loop: bool = True
     """Run SQLite transactions on the event loop instead of a database thread (faster)."""
     workers: int = Field(1, ge=1, le=64)
     """Hub processes sharing the port (and the SQLite file or PostgreSQL database)."""
-    """Announce the hub on the LAN over mDNS/DNS-SD so kiosks and displays find it."""
 
     def base_url(self) -> str:
         if self.public_url:
