@@ -38,6 +38,7 @@ from office360.core.slots import (
     parse_weekly_hours,
     slots_for_day,
 )
+from office360.core.text import unsafe_characters
 from office360.qrtoken import CITIZEN_MESSAGES, Claims, TokenError, verify
 
 from . import appointments_repo as arepo
@@ -58,7 +59,8 @@ CHANNELS = ("web", "phone", "counter")
 _ID_LOW, _ID_HIGH = 2**32, 2**53  # ids stay exact in JavaScript numbers
 _EMAIL_RE = re.compile(r"[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,190}\.[^@\s,;<>\"]{2,63}")
 _PHONE_RE = re.compile(r"\+?[0-9][0-9 ()./-]{5,23}")
-
+# Bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): in a name shown to
+# staff they reorder or hide what it says.
 # Refusals a kiosk shows that the core does not already translate.
 MESSAGES: dict[str, dict[str, str]] = {
     "appointment_unknown": {
@@ -270,11 +272,15 @@ class AppointmentService:
             raise Invalid("unknown_channel", f"channel must be one of {', '.join(CHANNELS)}")
         office = self.hub.office(req.get("office"), principal)
         schedule = self.schedule(office, req["service"])
-        name = " ".join(str(req.get("name") or "").split())
+        raw_name = str(req.get("name") or "")
+        name = " ".join(raw_name.split())
         if not name:
             raise Invalid("name_missing", "give a name or initials")
         if len(name) > 100:
             raise Invalid("name_too_long", "a name is at most 100 characters")
+        _refuse_unsafe_text("name", raw_name)
+        _refuse_unsafe_text("email", str(req.get("email") or ""))
+        _refuse_unsafe_text("phone", str(req.get("phone") or ""))
         email = (req.get("email") or "").strip() or None
         if email and not _EMAIL_RE.fullmatch(email):
             raise Invalid("email_invalid", "that is not an e-mail address")
@@ -669,6 +675,15 @@ def _new_id() -> int:
 def _room_id() -> str:
     """An unguessable video room id: 100 random bits as lowercase base32 (URL-safe anywhere)."""
     return base64.b32encode(secrets.token_bytes(15)).decode().lower().rstrip("=")[:20]
+
+
+def _refuse_unsafe_text(field: str, value: str) -> None:
+    """422 `{field}_invalid` for a citizen's free text that could hide what staff read."""
+    if unsafe_characters(value):
+        raise Invalid(
+            f"{field}_invalid",
+            f"{field}: control characters and bidirectional overrides are not allowed",
+        )
 
 
 def calendar_file(service: AppointmentService, row: Row[Any], manage_url: str | None) -> str:

@@ -90,19 +90,19 @@ def run_hub(args: argparse.Namespace) -> int:
         migrate(settings.hub.sqlalchemy_url())
         print(f"database at {settings.hub.sqlalchemy_url()} is up to date")
         return 0
-    import uvicorn
 
     from .app import create_app
-    from .workers import Supervisor, uvicorn_config
+    from .workers import HubServer, Supervisor, uvicorn_config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     print(
-        f"office360 hub on {settings.hub.base_url()}  (API docs: {settings.hub.base_url()}/docs)",
+        f"office360 hub on {settings.hub.base_url()}  "
+        f"(API schema: {settings.hub.base_url()}/openapi.json, described in docs/api.md)",
         flush=True,
     )
     if settings.hub.workers > 1:
         return Supervisor(settings, args.log_level, settings.hub.workers).run()
-    server = uvicorn.Server(
+    server = HubServer(
         uvicorn_config(
             create_app(settings), args.log_level, host=settings.hub.host, port=settings.hub.port
         )

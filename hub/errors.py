@@ -63,17 +63,37 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": code, "message": message, **extra}, status, headers=headers)
 
 
+BODY_PARSE_FAILED = "There was an error parsing the body"
+"""FastAPI's detail when a JSON body could not be decoded at all."""
+
+
+def _sent_not_json(request: Request) -> bool:
+    """A body came with a Content-Type other than JSON (curl -d sends a form's)."""
+    if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in (
+        request.headers
+    ):
+        return False
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return not (kind == "application/json" or kind.endswith("+json"))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
         return error_response(status_for(exc), exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
         if first.get("type") == "json_invalid":
             return error_response(400, "invalid_json", "the request body is not valid JSON")
+        if first.get("loc", ("",))[0] == "body" and _sent_not_json(req):
+            return error_response(
+                415,
+                "unsupported_media_type",
+                "send the body as JSON, with the header Content-Type: application/json",
+            )
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return error_response(
             422, "invalid_request", f"{where or 'request'}: {first.get('msg', 'invalid')}"
@@ -83,6 +103,8 @@ def install(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         code = codes.get(exc.status_code, "http_error")
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_FAILED:  # e.g. not UTF-8, too deep
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
         return error_response(exc.status_code, code, str(exc.detail))
 
     for kind in DATABASE_DOWN:

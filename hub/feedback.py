@@ -55,14 +55,15 @@ def _store(
     unknown = NotFound("unknown_ticket", f"no ticket {ticket_id}")
     if row is None:
         raise unknown
+    if principal is not None and principal.role != "kiosk":
+        # staff, display, manager and admin tokens are refused even with a valid status token
+        raise DomainError("forbidden", "feedback comes from the citizen: a status link or kiosk")
     if token and check_status_token(svc.secret, ticket_id, token):
         channel = "phone"
-    elif principal is not None and principal.role == "kiosk":
+    elif principal is not None:  # a kiosk
         if principal.office_id and principal.office_id != row.office_id:
             raise unknown  # as for an unknown id: other offices' ids cannot be probed
         channel = "kiosk"
-    elif principal is not None:
-        raise DomainError("forbidden", "feedback comes from the citizen: a status link or kiosk")
     else:
         raise unknown  # a wrong token answers as an unknown ticket, so ids cannot be probed
     if row.status != "done":

@@ -1,6 +1,9 @@
 """Device enrollment: a kiosk or display shows a one-time code, a technician approves it, the
-device collects its token once. Codes are stored keyed-hashed; the token is made at collection,
-so its plain text is never stored."""
+device collects its token once, proving with the secret it got when it opened the code that it is
+the device that shows it. Codes are stored keyed-hashed and secrets hashed; the token is made at
+collection, so its plain text is never stored.
+
+Also here: which token a device name's health report belongs to (`claim_device_name`)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from office360.core.errors import DomainError
-from office360.enrollment import PairingRequest, hash_code, normalize_code
+from office360.core.errors import Conflict, DomainError
+from office360.enrollment import PairingRequest, hash_code, new_pairing_secret, normalize_code
 
 from . import repository as repo
 from . import tables as t
-from .auth import hash_token, new_token
+from .auth import Principal, hash_token, new_token
 
 MAX_PENDING = 50
+"""Requests waiting at once, from everywhere: the last resort against a flood."""
+MAX_PENDING_PER_ADDRESS = 5
+"""Requests not yet collected from one client address, so one address cannot fill the table."""
 
 
 def _row_to_request(row: Any) -> PairingRequest:
@@ -31,6 +37,7 @@ def _row_to_request(row: Any) -> PairingRequest:
         approved_at=row.approved_at,
         token_id=row.token_id,
         collected_at=row.collected_at,
+        secret_hash=row.secret_hash,
     )
 
 
@@ -61,25 +68,44 @@ def open_request(
     device_name: str,
     now: datetime,
     key: bytes,
+    client_addr: str = "unknown",
 ) -> dict[str, Any]:
+    """Store a pending request; the answer carries the secret that collecting it will need (only
+    its hash is stored). `client_addr` is the caller's address, for the per-address limit."""
     c = t.pairing_requests.c
+    client_addr = client_addr[:64]
     conn.execute(delete(t.pairing_requests).where(c.expires_at < now))
+    from_address = conn.execute(
+        select(func.count())
+        .select_from(t.pairing_requests)
+        .where(c.client_addr == client_addr, c.collected_at.is_(None))
+    ).scalar_one()
+    if from_address >= MAX_PENDING_PER_ADDRESS:
+        raise DomainError(
+            "pairing_busy", "too many pairing requests from this address; try again later"
+        )
     pending = conn.execute(select(func.count()).select_from(t.pairing_requests)).scalar_one()
     if pending >= MAX_PENDING:
         raise DomainError("pairing_busy", "too many devices are waiting to pair; try again later")
+    secret = new_pairing_secret()
     request = PairingRequest.open(
         normalize_code(code),
-        role,
+        role,  # type: ignore[arg-type]
         office_id,
         device_name,
         now,
-        key=key,  # type: ignore[arg-type]
+        key=key,
+        secret=secret,
     )
     if conn.execute(select(c.code_hash).where(c.code_hash == request.code_hash)).first():
         raise DomainError("pairing_code_taken", "make a new pairing code on the device")
     values = asdict(request)
-    conn.execute(insert(t.pairing_requests).values(office_id=values.pop("office"), **values))
-    return {"status": "pending", "expires_at": request.expires_at.isoformat()}
+    conn.execute(
+        insert(t.pairing_requests).values(
+            office_id=values.pop("office"), client_addr=client_addr, **values
+        )
+    )
+    return {"status": "pending", "expires_at": request.expires_at.isoformat(), "secret": secret}
 
 
 def approve(conn: Connection, code: str, now: datetime, key: bytes) -> dict[str, Any]:
@@ -93,8 +119,10 @@ def approve(conn: Connection, code: str, now: datetime, key: bytes) -> dict[str,
     }
 
 
-def collect(conn: Connection, code: str, now: datetime, key: bytes) -> dict[str, Any]:
+def collect(conn: Connection, code: str, secret: str, now: datetime, key: bytes) -> dict[str, Any]:
+    """The token, for the device holding the code's secret; a wrong secret changes nothing."""
     loaded = _load(conn, code, key)
+    loaded.check_secret(secret)
     if loaded.approved_at is None and not loaded.is_expired(now):
         return {"status": "pending", "expires_at": loaded.expires_at.isoformat()}
     request = loaded.collect(now)
@@ -110,3 +138,42 @@ def collect(conn: Connection, code: str, now: datetime, key: bytes) -> dict[str,
     )
     _save(conn, replace(request, token_id=str(token_id)))
     return {"status": "collected", "token": token, "role": request.role, "office": request.office}
+
+
+# --- device names: whose health reports a name stands for -------------------------------------
+
+
+def claim_device_name(
+    conn: Connection, principal: Principal, device: str, office_id: str
+) -> int | None:
+    """The token that will own `device`'s health report row once this report is stored.
+
+    A name belongs to the first token that reports under it. Another token is refused
+    (Conflict `device_name_taken`) unless the owner is revoked (a replaced device). Rows from
+    before owners were kept have none: the first report from their office takes them. An admin
+    may report under any name without taking it over."""
+    c, tok = t.device_reports.c, t.api_tokens.c
+    row = conn.execute(
+        select(c.office_id, c.token_id, tok.id.label("owner_id"), tok.revoked_at)
+        .select_from(t.device_reports.outerjoin(t.api_tokens, tok.id == c.token_id))
+        .where(c.device == device)
+    ).first()
+    if principal.role == "admin":
+        return row.token_id if row is not None else None
+    if row is None or row.token_id == principal.token_id:
+        return principal.token_id
+    if row.token_id is None:
+        free = row.office_id == office_id
+    else:
+        free = row.owner_id is None or row.revoked_at is not None
+    if not free:
+        raise Conflict(
+            "device_name_taken",
+            f"another device reports as {device!r}; give this one its own name",
+        )
+    return principal.token_id
+
+
+def set_device_owner(conn: Connection, device: str, token_id: int | None) -> None:
+    c = t.device_reports.c
+    conn.execute(update(t.device_reports).where(c.device == device).values(token_id=token_id))

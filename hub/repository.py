@@ -199,6 +199,7 @@ _RECENT_SERVICE = Fast(
         _tk.service_id == bindparam("svc"),
         _tk.finished_at.isnot(None),
         _tk.started_at.isnot(None),
+        _tk.status == "done",  # not a transfer: the citizen's service ends on the new ticket
     )
     .order_by(_tk.finished_at.desc())
     .limit(bindparam("n"))

@@ -252,7 +252,10 @@ class HubService:
                     raise NotFound("unknown_ticket", f"no ticket {ticket_id}")
             elif principal.office_id and principal.office_id != row.office_id:
                 raise NotFound("unknown_ticket", f"no ticket {ticket_id}")
-            return self._ticket_json(conn, row, with_position=True)
+            body = self._ticket_json(conn, row, with_position=True)
+            if principal is not None and principal.role not in CAN_ISSUE:
+                body["status_url"] = None  # its token would let a display cancel the ticket
+            return body
 
     def queue(self, office_id: str | None, principal: Principal | None = None) -> dict[str, Any]:
         office = self.office(office_id, principal)
@@ -270,7 +273,9 @@ class HubService:
                         "name": d.name,
                         "services": d.services,
                         "state": d.state,
-                        "current": self._ticket_json(conn, current) if current else None,
+                        "current": _without_link(self._ticket_json(conn, current))
+                        if current
+                        else None,
                     }
                 )
         return {"office": office.id, "at": now.isoformat(), "services": services, "desks": desks}
@@ -420,6 +425,8 @@ class HubService:
             current = None
         if action == "next":
             only = body.get("service")
+            if only is not None and all(s.id != only for s in office.services):
+                raise NotFound("unknown_service", f"office {office.id} has no service {only!r}")
             if only is not None and only not in desk.services:
                 raise Conflict(
                     "desk_does_not_serve", f"desk {desk_id} does not serve {only!r}", service=only
@@ -462,7 +469,11 @@ class HubService:
 
         row = repo.get_ticket(conn, ticket_id)
         allowed = row is not None and (
-            (principal is not None and principal.role in CAN_ISSUE)
+            (
+                principal is not None
+                and principal.role in CAN_ISSUE
+                and principal.office_id in (None, row.office_id)
+            )
             or (token is not None and check_status_token(self.secret, ticket_id, token))
         )
         if row is None or not allowed:
@@ -805,3 +816,9 @@ def _savepointed(cursor: Any, fn: Callable[..., T], args: tuple[Any, ...]) -> T 
 
 def _spread(found: list[Outcome | Exception | None] | Exception, count: int) -> list[Any]:
     return [found] * count if isinstance(found, Exception) else found
+
+
+def _without_link(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as the queue shows it to every reader: without the citizen's status link."""
+    ticket["status_url"] = None
+    return ticket

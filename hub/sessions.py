@@ -156,7 +156,7 @@ def csrf_from_request(request: Request, form_value: str | None = None) -> str | 
     """The token the request presents (header or form field), if it equals the CSRF cookie."""
     presented = form_value or request.headers.get(CSRF_HEADER)
     cookie = request.cookies.get(CSRF_COOKIE)
-    if not presented or not cookie or not hmac.compare_digest(presented, cookie):
+    if not presented or not cookie or not hmac.compare_digest(_utf8(presented), _utf8(cookie)):
         return None
     return presented
 
@@ -237,3 +237,8 @@ def user_summary(row: Any) -> dict[str, Any]:
         "office": row.office_id,
         "active": bool(row.active),
     }
+
+
+def _utf8(text: str) -> bytes:
+    """compare_digest takes str only when it is ASCII; a forged token may not be."""
+    return text.encode("utf-8", "backslashreplace")

@@ -207,6 +207,8 @@ device_reports = Table(
     Column("role", String(16), nullable=False),
     Column("report", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    # The api_tokens.id the name belongs to (hub/pairing.py claim_device_name); None: unclaimed.
+    Column("token_id", Integer, nullable=True),
 )
 
 # --- staff users and their browser sessions (hub/users_repo.py, hub/sessions.py) ---------------
@@ -249,6 +251,10 @@ pairing_requests = Table(
     Column("approved_at", UTCDateTime, nullable=True),
     Column("collected_at", UTCDateTime, nullable=True),
     Column("token_id", String(40), nullable=True),
+    # SHA-256 of the secret the opening device got; only it may collect the token.
+    Column("secret_hash", String(64), nullable=True),
+    # Who opened the request (hub/pairing.py MAX_PENDING_PER_ADDRESS).
+    Column("client_addr", String(64), nullable=True),
 )
 
 # --- appointments (hub/appointments_repo.py) ---------------------------------------------------

@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvicorn
+
 from office360 import watchdog
 from office360.config import Settings
 
@@ -190,7 +192,6 @@ class Supervisor:
     # --- a worker ------------------------------------------------------------------------------
 
     def _worker_main(self, index: int, pipe: int) -> int:
-        import uvicorn
 
         from .app import create_app
 
@@ -200,16 +201,25 @@ class Supervisor:
         watchdog.report_to_parent(pipe)
         assert self.sock is not None
         app = create_app(self.settings, run_migrations=False, worker=index, workers=self.count)
-        server = uvicorn.Server(uvicorn_config(app, self.log_level))
+        server = HubServer(uvicorn_config(app, self.log_level))
         server.run(sockets=[self.sock])
         return 0 if server.started else 3
+
+
+class HubServer(uvicorn.Server):
+    """Ends the live event streams first when the hub stops: they never end by themselves, so the
+    graceful shutdown would wait its whole timeout for them, then cancel them with a traceback."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        hub = getattr(getattr(self.config.app, "state", None), "hub", None)
+        if hub is not None:
+            hub.broker.close_all()
+        await super().shutdown(sockets)
 
 
 def uvicorn_config(app: Any, log_level: str, **extra: Any) -> Any:
     """uvloop and httptools when installed (uvicorn[standard]; cheaper per request than the
     pure-Python fallbacks), no access log."""
-    import uvicorn
-
     return uvicorn.Config(
         app,
         loop="auto",

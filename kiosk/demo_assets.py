@@ -2,8 +2,9 @@
 
 The kiosk plays an image folder at 5 frames a second, in name order, looping. Most frames show
 nobody in front of the camera, so the walk-in buttons can be tried; now and then a code is held
-up: a forged appointment code (signed with a key the hub does not know), a QR code that is not
-an appointment at all, and any genuine codes given (e.g. of appointments the demo booked).
+up: first any genuine codes given (e.g. of appointments the demo booked), then a forged
+appointment code (signed with a key the hub does not know) and a QR code that is not an
+appointment at all.
 
     python -m kiosk.demo_assets FOLDER [--code TEXT ...]
 """
@@ -78,7 +79,12 @@ def write_demo_folder(folder: str | Path, codes: Sequence[str] = ()) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"{PREFIX}*.png"):
         old.unlink()
-    shown = [forged_code(), "https://example.org/not-an-appointment", *codes]
+    # genuine codes first: the kiosk checks one in within seconds of starting
+    shown = [
+        *((code, "appointment") for code in codes),
+        (forged_code(), "forged"),
+        ("https://example.org/not-an-appointment", "foreign"),
+    ]
     idle = idle_frame()
     index = 0
 
@@ -87,10 +93,9 @@ def write_demo_folder(folder: str | Path, codes: Sequence[str] = ()) -> Path:
         cv2.imwrite(str(folder / f"{PREFIX}{index:04d}-{what}.png"), frame)
         index += 1
 
-    for number, text in enumerate(shown):
+    for text, label in shown:
         for _ in range(IDLE_FRAMES):
             write(idle, "nobody")
-        label = ("forged", "foreign")[number] if number < 2 else "appointment"
         for _ in range(3):  # held up for a little while, as a hand does
             write(code_frame(text), label)
     return folder

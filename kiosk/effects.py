@@ -184,7 +184,7 @@ class Effects:
             position=position if isinstance(position, int) and position >= 1 else None,
             estimated_wait_s=ticket.get("estimated_wait_s"),
             priority=ticket.get("priority") or command.priority,
-            status_url=str(ticket.get("status_url", "")),
+            status_url=str(ticket.get("status_url") or ""),
             footer=_offline_note(command.lang) if ticket.get("offline") else None,
         )
 

@@ -91,7 +91,7 @@ class TicketView:
             service_names=dict(ticket.get("service_names") or {}),
             position=ticket.get("position"),
             estimated_wait_s=ticket.get("estimated_wait_s"),
-            status_url=str(ticket.get("status_url", "")),
+            status_url=str(ticket.get("status_url") or ""),
             ticket=dict(ticket),
         )
 

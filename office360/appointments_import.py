@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from office360.core.errors import DomainError
+from office360.core.text import unsafe_characters
 
 if TYPE_CHECKING:
     from office360.config import Settings
@@ -226,6 +227,8 @@ class _Checker:
         name = " ".join(value.split())
         if not name:
             self.report(line, "name_missing", "no name given")
+        elif unsafe_characters(name):
+            self.report(line, "name_invalid", "control characters or bidirectional overrides")
         elif len(name) > MAX_NAME:
             self.report(line, "name_too_long", f"the name is longer than {MAX_NAME} characters")
         return name

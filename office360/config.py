@@ -6,6 +6,7 @@ Read once at start. Environment variables override keys for deployment:
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from datetime import date
@@ -18,6 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 DEFAULT_PATHS = (Path("/etc/office360/office360.toml"), Path("office360.toml"))
 ENV_CONFIG = "OFFICE360_CONFIG"
 ENV_PREFIX = "OFFICE360__"
+
+
+def escpos_capabilities() -> dict[str, Any]:
+    """python-escpos's table of printer profiles. Its module calls logging.basicConfig() when
+    first imported, which gives the root logger a handler of its own (every line of a program
+    that sets up logging later printed twice, in escpos's format): undone here."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        from escpos.capabilities import CAPABILITIES
+    finally:
+        root.handlers[:] = handlers
+    return CAPABILITIES  # type: ignore[no-any-return]
+
 
 LangCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
@@ -212,11 +227,11 @@ class PrinterSettings(Section):
     @classmethod
     def _known_profile(cls, v: str) -> str:
         try:
-            from escpos.capabilities import CAPABILITIES
+            capabilities = escpos_capabilities()
         except ImportError:  # no printer extra here: the kiosk checks again when it opens
             return v
-        if v not in CAPABILITIES["profiles"]:
-            known = ", ".join(sorted(CAPABILITIES["profiles"]))
+        if v not in capabilities["profiles"]:
+            known = ", ".join(sorted(capabilities["profiles"]))
             raise ValueError(f"unknown printer profile {v!r}; python-escpos knows {known}")
         return v
 
@@ -224,10 +239,10 @@ class PrinterSettings(Section):
     @classmethod
     def _known_code_page(cls, v: str, info: Any) -> str:
         try:
-            from escpos.capabilities import CAPABILITIES
+            capabilities = escpos_capabilities()
         except ImportError:
             return v
-        profile = CAPABILITIES["profiles"].get(info.data.get("profile", "TM-T88V"))
+        profile = capabilities["profiles"].get(info.data.get("profile", "TM-T88V"))
         if v.lower() == "auto" or profile is None:
             return v
         pages = {p for p in profile["codePages"].values() if p != "Unknown"}
@@ -573,21 +588,34 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(file, "-", f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, "-", f"not valid TOML: {exc}") from None
-    apply_env_overrides(raw, os.environ if env is None else env)
-    return parse_settings(raw, file)
+    overridden = apply_env_overrides(raw, os.environ if env is None else env)
+    return parse_settings(raw, file, overridden)
 
 
-def parse_settings(raw: dict[str, Any], file: str | Path | None = None) -> Settings:
+def parse_settings(
+    raw: dict[str, Any],
+    file: str | Path | None = None,
+    overridden: dict[tuple[str, ...], str] | None = None,
+) -> Settings:
+    """`overridden`: keys set by environment variables (apply_env_overrides), named in errors."""
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _dotted(raw, err["loc"]) or "-"
-        raise ConfigError(file, key, _reason(err)) from None
+        reason = _reason(err)
+        keys = tuple(str(p) for p in err["loc"] if not isinstance(p, int))
+        for path, name in (overridden or {}).items():
+            if keys[: len(path)] == path:
+                reason += f" (set by the environment variable {name})"
+                break
+        raise ConfigError(file, key, reason) from None
     return settings.model_copy(update={"source": str(file or "")})
 
 
-def apply_env_overrides(raw: dict[str, Any], env: Any) -> None:
+def apply_env_overrides(raw: dict[str, Any], env: Any) -> dict[tuple[str, ...], str]:
+    """Sets each OFFICE360__SECTION__KEY into `raw`; returns the keys set, with their variable."""
+    overridden: dict[tuple[str, ...], str] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX):
             continue
@@ -601,6 +629,8 @@ def apply_env_overrides(raw: dict[str, Any], env: Any) -> None:
                 break
         else:
             node[path[-1]] = _scalar(value)
+            overridden[tuple(path)] = name
+    return overridden
 
 
 def _scalar(value: str) -> Any:

@@ -14,11 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     verbs.required = True
     check = verbs.add_parser("check", help="validate FILE against the schema and exit")
     check.add_argument("file", nargs="?", help="the TOML file (default: as for --config)")
+    check.add_argument("--config", dest="config_file", metavar="FILE", help="the same as FILE")
     check.set_defaults(func=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
-    settings = load_settings(args.file)
+    settings = load_settings(args.file or args.config_file)
     offices = ", ".join(
         f"{o.id} ({len(o.services)} services, {len(o.desks)} desks)" for o in settings.offices
     )

@@ -3,7 +3,10 @@
 The device makes a short one-time code (:func:`new_pairing_code`) and shows it on its screen;
 a technician enters it on the hub's admin page. The hub keeps only :func:`hash_code` of it in a
 :class:`PairingRequest` and applies the rules here: a code expires, and is approved once and
-collected once. The device then stores its token with :func:`store_token` (mode 0600).
+collected once, and only by the device that opened it: the hub answers the opening with a
+random secret (:func:`new_pairing_secret`, never shown on screen) and keeps only its hash, so a
+bystander who reads the code off the screen cannot collect the token. The device then stores its
+token with :func:`store_token` (mode 0600).
 
 Everything takes the clock as an argument; nothing here does I/O except the token file helpers.
 """
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .core.errors import Conflict, DomainError, Invalid
+from .core.errors import Conflict, DomainError, Invalid, NotFound
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V: nothing a technician can misread on a screen across a room.
 ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
@@ -52,6 +55,16 @@ def normalize_code(typed: str, length: int = CODE_LENGTH) -> str:
     return code
 
 
+def new_pairing_secret() -> str:
+    """What the hub hands the device that opened a code (256 random bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """Hex SHA-256 of a pairing secret: 256 random bits need no key or slow hash."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def hash_code(code: str, key: bytes = b"") -> str:
     """Hex HMAC-SHA256 of the normalized code. Pass the hub's secret as ``key`` so a leaked
     table of hashes cannot be reversed by trying every code offline."""
@@ -72,6 +85,8 @@ class PairingRequest:
     token_id: str | None = None
     """Set on approval: which token the device receives (the hub keeps the token itself)."""
     collected_at: datetime | None = None
+    secret_hash: str | None = None
+    """:func:`hash_secret` of the secret the opening device got (None: nobody can collect)."""
 
     @classmethod
     def open(
@@ -84,12 +99,22 @@ class PairingRequest:
         *,
         key: bytes = b"",
         ttl: timedelta = CODE_TTL,
+        secret: str = "",
     ) -> PairingRequest:
         if role not in ("kiosk", "display"):
             raise Invalid(
                 "pairing_role_invalid", f"a device pairs as kiosk or display, not {role!r}"
             )
-        return cls(hash_code(code, key), role, office, device_name[:80], now, now + ttl)
+        secret_hash = hash_secret(secret) if secret else None
+        return cls(
+            hash_code(code, key),
+            role,
+            office,
+            device_name[:80],
+            now,
+            now + ttl,
+            secret_hash=secret_hash,
+        )
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -99,6 +124,19 @@ class PairingRequest:
             return hmac.compare_digest(self.code_hash, hash_code(code, key))
         except DomainError:
             return False
+
+    def check_secret(self, secret: str) -> None:
+        """Only the device that opened the code may collect: NotFound otherwise (checked before
+        anything else, so a wrong secret learns nothing and changes nothing)."""
+        if not (
+            secret
+            and self.secret_hash
+            and hmac.compare_digest(self.secret_hash, hash_secret(secret))
+        ):
+            raise NotFound(
+                "pairing_secret_invalid",
+                "only the device that opened this pairing code can collect its token",
+            )
 
     def approve(self, token_id: str, now: datetime) -> PairingRequest:
         """The technician entered the code on the hub: bind a token. Once only, before expiry."""

@@ -6,6 +6,9 @@
 
 wait() opens a code itself when open() was not called (or failed).
 
+The hub answers the opening with a secret that collecting the token needs; it stays in this
+object (never on screen), so a bystander who reads the code cannot collect the token.
+
 A code is replaced by a new one, announced through `on_code`, a minute before it expires (so
 a technician never types a code about to die) and whenever the hub says it has expired or no
 longer knows it. No Kivy here: the UI passes callbacks, which are called in the caller's thread;
@@ -56,6 +59,7 @@ NEW_CODE_ERRORS = {
     "pairing_code_used",
     "pairing_code_unknown",
     "pairing_code_taken",
+    "pairing_secret_invalid",
 }
 
 
@@ -112,6 +116,8 @@ class PairingClient:
         self.refresh_s = refresh_s
         self.session = session or requests.Session()
         self.code = ""
+        self.secret = ""
+        """What the hub answered when `code` was opened; sent only to collect the token."""
         self.status = ""
         self._opened_at = 0.0
         self._stop = threading.Event()
@@ -143,6 +149,7 @@ class PairingClient:
             status, answer = self._post("/api/v1/pairing", body)
             if status == 200:
                 self.code = code
+                self.secret = str(answer.get("secret") or "")
                 self._opened_at = time.monotonic()
                 self.on_code(code)
                 self._set_status(WAITING)
@@ -164,7 +171,9 @@ class PairingClient:
                     self.open()
                     delay = self.poll_s
                     continue
-                status, answer = self._post("/api/v1/pairing/collect", {"code": self.code})
+                status, answer = self._post(
+                    "/api/v1/pairing/collect", {"code": self.code, "secret": self.secret}
+                )
             except PairingError as exc:
                 log.info("pairing: %s", exc)
                 self._set_status(UNREACHABLE)

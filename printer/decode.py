@@ -160,18 +160,18 @@ class Document:
 
 @lru_cache(maxsize=16)
 def _code_page_table(profile: str) -> dict[int, str]:
-    from escpos.capabilities import CAPABILITIES
+    from office360.config import escpos_capabilities
 
-    pages = CAPABILITIES["profiles"][profile]["codePages"]
+    pages = escpos_capabilities()["profiles"][profile]["codePages"]
     return {int(k): v for k, v in pages.items()}
 
 
 @lru_cache(maxsize=64)
 def _high_chars(code_page: str) -> str:
     """Characters for bytes 128..255 in a code page ('?' where unknown)."""
-    from escpos.capabilities import CAPABILITIES
+    from office360.config import escpos_capabilities
 
-    data = CAPABILITIES["encodings"].get(code_page, {})
+    data = escpos_capabilities()["encodings"].get(code_page, {})
     if "data" in data:
         return "".join(data["data"])
     if "python_encode" in data:

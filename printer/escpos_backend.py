@@ -49,6 +49,9 @@ QR_EC_LEVEL = 1  # python-escpos QR_ECLEVEL_M: survives a creased ticket
 
 def _escpos() -> Any:
     try:
+        from office360.config import escpos_capabilities
+
+        escpos_capabilities()  # imported first here: it must not set up logging
         from escpos import capabilities, printer
     except ImportError:
         raise PrinterError(

@@ -247,10 +247,11 @@ class ThreadHub:
         import uvicorn
 
         from hub.app import create_app
+        from hub.workers import HubServer
         from office360.config import load_settings
 
         app = create_app(load_settings(self.config), clock=self.clock)
-        self.server = uvicorn.Server(
+        self.server = HubServer(
             uvicorn.Config(
                 app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
             )

@@ -115,6 +115,14 @@ def test_environment_overrides(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={"OFFICE360__HUB__PORT": "lots"})
     assert info.value.key == "hub.port"
+    assert "environment variable OFFICE360__HUB__PORT" in info.value.reason  # not the file's
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={"OFFICE360__HUB__PROT": "9000"})
+    assert info.value.key == "hub.prot" and "OFFICE360__HUB__PROT" in info.value.reason
+    path.write_text('[hub]\nport = "eighty"\n' + BASE)
+    with pytest.raises(ConfigError) as info:  # the file's own mistake is not blamed on a variable
+        load_settings(path, env={"OFFICE360__HUB__HOST": "0.0.0.0"})
+    assert info.value.key == "hub.port" and "environment" not in info.value.reason
 
 
 def test_two_default_offices_are_refused() -> None:
@@ -123,3 +131,21 @@ def test_two_default_offices_are_refused() -> None:
     raw["offices"].append(second)
     with pytest.raises(ConfigError, match="only one office may be the default"):
         parse_settings(raw, "x.toml")
+
+
+def test_checking_a_printer_profile_leaves_logging_alone() -> None:
+    """python-escpos calls logging.basicConfig() on import; a kiosk then printed each line twice."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from office360.config import load_settings;"
+        f"load_settings({str(ROOT / 'config' / 'office360.example.toml')!r}, env={{}});"
+        "import printer.escpos_backend as b; b._escpos();"
+        "print(len(logging.getLogger().handlers))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"

@@ -88,9 +88,33 @@ def test_approved_code_gives_a_working_token_stored_0600(
     assert seen.statuses[-1] == PAIRED
     with HubClient(thread_hub.url, token, office="centro") as device:
         assert device.queue("centro")["office"] == "centro"
-    # the code was collected: it cannot be collected again
-    again = requests.post(f"{thread_hub.url}/api/v1/pairing/collect", json={"code": code})
+    # the code was collected: it cannot be collected again, not even with its secret
+    again = requests.post(
+        f"{thread_hub.url}/api/v1/pairing/collect",
+        json={"code": code, "secret": pairing.secret},
+        timeout=5,
+    )
     assert again.status_code == 409 and again.json()["error"] == "pairing_code_used"
+    pairing.close()
+
+
+def test_a_bystander_who_reads_the_code_cannot_take_the_token(
+    thread_hub: ThreadHub, tmp_path: Path
+) -> None:
+    seen = Recorder()
+    pairing = client_for(thread_hub.url, tmp_path, seen)
+    code = pairing.open()
+    assert pairing.secret and pairing.secret not in seen.codes  # kept off the screen
+    thread, result = in_thread(pairing)
+    assert approve(thread_hub, code).status_code == 200
+    # what someone who read the code off the screen can send, racing the device
+    for body in ({"code": code}, {"code": code, "secret": "guess"}):
+        stolen = requests.post(f"{thread_hub.url}/api/v1/pairing/collect", json=body, timeout=5)
+        assert (stolen.status_code, stolen.json()["error"]) == (404, "pairing_secret_invalid")
+        assert "token" not in stolen.json()
+    thread.join(10)
+    assert result[0] and load_token(tmp_path) == result[0]
+    assert seen.codes == [code]  # the device's own code still worked
     pairing.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,7 @@ from office360.core.errors import DomainError, Invalid
 
 from ..appointments_service import AppointmentService, calendar_file, citizen_messages
 from ..errors import error_response, status_for
+from ..sessions import client_address
 from ..web.qr import qr_png, qr_svg
 from .deps import Caller, IdempotencyKey, MaybeCaller, State, request_hash
 from .models import ERRORS, Strict, Ticket
@@ -145,6 +147,13 @@ def refusal(exc: DomainError, lang: str | None) -> JSONResponse:
         extra["messages"] = messages
         extra["citizen_message"] = messages.get(lang or "es") or messages.get("es", "")
     return error_response(status_for(exc), exc.code, exc.message, **extra)
+
+
+def public_scope(request: Request) -> str:
+    """Idempotency scope of a booking without a token: one per client address (as the rate limits
+    see it), so two citizens never share a key's stored answer. Hashed: the column holds 64."""
+    address = hashlib.sha256(client_address(request).encode()).hexdigest()[:32]
+    return f"appointments:public:{address}"
 
 
 async def _write(state: State, scope: str, key: str | None, digest: str, fn: Any) -> JSONResponse:
@@ -287,7 +296,7 @@ async def book(
     req = body.model_dump()
     return await _write(
         state,
-        caller.scope if caller else "appointments:public",
+        caller.scope if caller else public_scope(request),
         key,
         request_hash("POST", "/appointments", raw),
         lambda conn, events: appts.book(conn, events, caller, req),

@@ -32,14 +32,22 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     office_id = state.service.office(office, caller).id
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
-    if after is None:
-        after = await state.run(_last_id, state)
+    last = await state.run(_last_id, state)
+    after = _resume_from(last_event_id, last)
     return StreamingResponse(
         _frames(state, office_id, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _resume_from(last_event_id: str | None, last: int) -> int:
+    """The id to send events after: the client's Last-Event-ID when it is a number this hub could
+    have sent; else the newest (an id from before a restored or reset database would otherwise
+    wait for events that never come)."""
+    if not last_event_id or not last_event_id.isascii() or not last_event_id.isdigit():
+        return last
+    return min(int(last_event_id), last)
 
 
 def _last_id(state: HubState) -> int:

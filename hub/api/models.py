@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -23,12 +25,54 @@ class Transfer(Strict):
     service: str = Field(min_length=1, max_length=40)
 
 
+MAX_DETAILS_DEPTH = 8
+MAX_DETAILS_BYTES = 4096
+
+
+def details_problem(details: Any) -> str | None:
+    """Why a health report's `details` cannot be kept and listed back, or None when it can: at
+    most MAX_DETAILS_DEPTH levels of objects and lists (the object itself is one), string keys,
+    finite numbers, at most MAX_DETAILS_BYTES as JSON. Iterative: any depth is safe to check."""
+    stack: list[tuple[Any, int]] = [(details, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DETAILS_DEPTH:
+                return f"nested deeper than {MAX_DETAILS_DEPTH} levels"
+            if isinstance(value, dict):
+                if not all(isinstance(key, str) for key in value):
+                    return "object keys must be strings"
+                children = list(value.values())
+            else:
+                children = value
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "numbers must be finite"
+        elif not (value is None or isinstance(value, str | int | float | bool)):
+            return f"{type(value).__name__} is not a JSON value"
+    size = len(json.dumps(details, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_DETAILS_BYTES:
+        return f"{size} bytes as JSON, more than {MAX_DETAILS_BYTES}"
+    return None
+
+
 class HealthReport(Strict):
     device: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
     version: str = Field("", max_length=40)
     printer: str = Field("unknown", max_length=40)
     camera: str = Field("unknown", max_length=40)
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"free-form JSON: at most {MAX_DETAILS_DEPTH} levels, {MAX_DETAILS_BYTES} bytes",
+    )
+
+    @field_validator("details")
+    @classmethod
+    def _details_fit(cls, details: dict[str, Any]) -> dict[str, Any]:
+        problem = details_problem(details)
+        if problem:
+            raise ValueError(problem)
+        return details
 
 
 class ErrorBody(BaseModel):
@@ -53,7 +97,8 @@ class Ticket(BaseModel):
     desk: str | None
     desk_name: str | None
     recalls: int
-    status_url: str
+    status_url: str | None
+    """The citizen's phone page; null for display tokens and in /queue (its token can cancel)."""
 
 
 class ServiceInfo(BaseModel):
@@ -87,5 +132,5 @@ class QueueState(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)
 }

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from office360.core.errors import DomainError
 
 from .. import pairing
+from ..sessions import client_address
 from .deps import Caller, State
-from .models import ERRORS, Strict
+from .models import ERRORS, ErrorBody, Strict
 
 router = APIRouter(prefix="/api/v1/pairing", tags=["devices"], responses=ERRORS)
 Code = Field(min_length=4, max_length=16)
@@ -29,6 +30,13 @@ class PairingCode(Strict):
     code: str = Code
 
 
+class CollectPairing(Strict):
+    code: str = Code
+    secret: str = Field(
+        "", max_length=100, description="what POST /pairing answered to this device"
+    )
+
+
 async def _write(state: State, fn: Any) -> dict[str, Any]:
     svc = state.service
     outcome = await state.write(
@@ -38,14 +46,20 @@ async def _write(state: State, fn: Any) -> dict[str, Any]:
     return outcome.body
 
 
-@router.post("", summary="A new device asks to pair, showing CODE on its screen (no token needed)")
-async def open_pairing(body: OpenPairing, state: State) -> dict[str, Any]:
+@router.post(
+    "",
+    summary="A new device asks to pair, showing CODE on its screen (no token needed); the "
+    "answer's secret, kept off the screen, is needed to collect the token",
+    responses={429: {"model": ErrorBody, "description": "pairing_busy: too many pending"}},
+)
+async def open_pairing(body: OpenPairing, state: State, request: Request) -> dict[str, Any]:
     svc = state.service
     office = svc.office(body.office)
+    address = client_address(request)
     return await _write(
         state,
         lambda conn: pairing.open_request(
-            conn, body.code, body.role, office.id, body.device, svc.clock(), svc.secret
+            conn, body.code, body.role, office.id, body.device, svc.clock(), svc.secret, address
         ),
     )
 
@@ -62,12 +76,14 @@ async def approve_pairing(body: PairingCode, state: State, caller: Caller) -> di
 
 @router.post(
     "/collect",
-    summary="The device collects its token once the code is approved (202 while pending)",
+    summary="The device that opened the code collects its token once it is approved (202 while "
+    "pending; 404 pairing_secret_invalid without the secret it was given)",
     responses={202: {"description": "not approved yet: ask again in a few seconds"}},
 )
-async def collect_pairing(body: PairingCode, state: State) -> JSONResponse:
+async def collect_pairing(body: CollectPairing, state: State) -> JSONResponse:
     svc = state.service
     body_out = await _write(
-        state, lambda conn: pairing.collect(conn, body.code, svc.clock(), svc.secret)
+        state,
+        lambda conn: pairing.collect(conn, body.code, body.secret, svc.clock(), svc.secret),
     )
     return JSONResponse(body_out, 202 if body_out["status"] == "pending" else 200)

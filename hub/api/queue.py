@@ -10,9 +10,11 @@ from pydantic import Field
 from office360.core import events as ev
 from office360.core.errors import DomainError
 
+from .. import pairing
 from ..auth import CAN_REPORT_HEALTH
 from .deps import Caller, State
-from .models import ERRORS, HealthReport, QueueState, ServiceInfo, Strict
+from .models import ERRORS, HealthReport, QueueState, ServiceInfo, Strict, details_problem
+from .reports import report_office
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 OfficeId = Annotated[str | None, Query(max_length=40)]
@@ -30,18 +32,21 @@ async def queue_state(state: State, caller: Caller, office: OfficeId = None) -> 
 
 @router.post("/devices/health", tags=["devices"])
 async def report_health(body: HealthReport, state: State, caller: Caller) -> dict[str, Any]:
+    """The last report per device name. A name belongs to the token that first reported under
+    it: another token gets 409 device_name_taken (hub/pairing.py claim_device_name)."""
     if caller.role not in CAN_REPORT_HEALTH:
         raise DomainError("forbidden", "only kiosks and displays report their health")
     svc = state.service
+    office = svc.office(None, caller)
     report = body.model_dump(exclude={"device"})
-    outcome = await state.write(
-        lambda: svc.run_write(
-            caller.scope,
-            None,
-            "",
-            lambda conn, events: svc.report_health(conn, events, caller, body.device, report),
-        )
-    )
+
+    def work(conn: Any, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        owner = pairing.claim_device_name(conn, caller, body.device, office.id)
+        result = svc.report_health(conn, events, caller, body.device, report)
+        pairing.set_device_owner(conn, body.device, owner)
+        return result
+
+    outcome = await state.write(lambda: svc.run_write(caller.scope, None, "", work))
     assert outcome.body is not None
     return outcome.body
 
@@ -50,9 +55,17 @@ async def report_health(body: HealthReport, state: State, caller: Caller) -> dic
 async def list_devices(
     state: State, caller: Caller, office: OfficeId = None
 ) -> list[dict[str, Any]]:
+    """The caller's office's devices (403 wrong_office for another); an admin of all offices
+    sees every office's, or one office's with `office`."""
     if caller.role not in ("admin", "manager"):
         raise DomainError("forbidden", "only managers and admins see device health")
-    return await state.run(state.service.device_reports, office or caller.office_id)
+    office_id = report_office(state.service.settings, caller, office)
+    devices = await state.run(state.service.device_reports, office_id)
+    for device in devices:  # kept before details were checked: never let one break the list
+        report = device["report"]
+        if isinstance(report, dict) and details_problem(report.get("details", {})):
+            report["details"] = {"dropped": "details too large or too deeply nested"}
+    return devices
 
 
 class DisplayMessage(Strict):

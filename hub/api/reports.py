@@ -390,6 +390,8 @@ async def compare_periods(
 
 
 def plan_from(body: PlanIn, office: OfficeSettings) -> planner.Plan:
+    if body.desk_count is not None and body.desks is not None:
+        raise Invalid("planner_desks", "give either desks or desk_count, not both")
     if body.desk_count is not None:
         desks = planner.generalist_desks(office, body.desk_count)
     elif body.desks is not None:

@@ -28,6 +28,7 @@ from .common import (
     settings,
     signed_in,
 )
+from .i18n import translator
 
 router = APIRouter(include_in_schema=False)
 ADMINS = ("manager", "admin")
@@ -74,13 +75,19 @@ async def overview(request: Request) -> Response:
     )
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 def _opening_hours(request: Request) -> list[tuple[str, str]] | None:
     """Opening hours from the [appointments] settings (issue 4's section), when they exist."""
     appointments = getattr(settings(request), "appointments", None)
     hours = getattr(appointments, "hours", None) if appointments else None
     if not hours:
         return None
-    return [(day, span) for day, span in hours.items()]
+    t = translator(language(request))
+    order = {day: i for i, day in enumerate(WEEKDAYS)}
+    days = sorted(hours.items(), key=lambda item: order.get(item[0], len(WEEKDAYS)))
+    return [(t(f"day.{day}") if day in order else day, span) for day, span in days]
 
 
 # --- users -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..api.deps import State
 from ..appointments_service import AppointmentService, citizen_messages
 from . import SECURITY_HEADERS, templates
 from .booking_text import LANGS, TEXT, error_text, long_date
+from .common import THEME_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,6 +62,7 @@ def _render(
         "office_name": office.name,
         "switch_url": f"{request.url.path}?{urlencode({**params, 'lang': other})}",
         "switch_lang": other,
+        "high_contrast": request.cookies.get(THEME_COOKIE) == "hc",
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)

@@ -59,11 +59,12 @@ def settings(request: Request) -> Settings:
     return hub(request).service.settings
 
 
-def language(request: Request) -> str:
+def language(request: Request, preferred: str | None = None) -> str:
     return pick_language(
         request.query_params.get("lang"),
         request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
+        preferred,
     )
 
 
@@ -91,7 +92,7 @@ def form_csrf_ok(request: Request, presented: str | None, session: StaffSession 
 def render(
     request: Request, name: str, status: int = 200, *, private: bool = True, **context: Any
 ) -> HTMLResponse:
-    lang = language(request)
+    lang = getattr(request.state, "lang", None) or language(request)  # a page may have chosen
     context.setdefault("session", getattr(request.state, "staff_session", None))
     response = templates.TemplateResponse(
         request,

@@ -19,6 +19,7 @@ from .common import (
     redirect,
     render,
     service_name,
+    settings,
     signed_in,
 )
 from .i18n import translator
@@ -59,25 +60,27 @@ JS_STRINGS = (
     "err.rate_limited",
     "err.network",
     "err.other",
-    "status.waiting",
-    "status.called",
-    "status.recalled",
-    "status.serving",
-    "status.done",
-    "status.no_show",
-    "status.cancelled",
-    "status.transferred",
+    "desk.st.waiting",
+    "desk.st.called",
+    "desk.st.recalled",
+    "desk.st.serving",
+    "desk.st.done",
+    "desk.st.no_show",
+    "desk.st.cancelled",
+    "desk.st.transferred",
     "book.done",
     "book.none",
 )
 
 
 def booking_api_present(request: Request) -> bool:
-    """The appointments API is another issue's work: the panel offers booking only when it exists."""
-    return any(
-        getattr(route, "path", "").startswith("/api/v1/appointments")
-        for route in request.app.routes
-    )
+    """Whether the panel offers appointments: decided from the configuration the hub runs with.
+
+    Not from walking `app.routes`: FastAPI 0.163 keeps included routers as objects with no
+    `path`, so such a walk never finds /api/v1/appointments.
+    """
+    has_service = getattr(request.app.state, "appointments", None) is not None
+    return has_service and settings(request).appointments.enabled
 
 
 @router.get("/desk")
@@ -91,6 +94,7 @@ async def desk_panel(request: Request) -> Response:
         return redirect(request, "/desk/choose")
     lang = language(request)
     t = translator(lang)
+    booking = booking_api_present(request)
     services = [{"id": s.id, "name": service_name(office, s.id, lang)} for s in office.services]
     config = {
         "office": office.id,
@@ -100,7 +104,7 @@ async def desk_panel(request: Request) -> Response:
         "names": {s["id"]: s["name"] for s in services},
         "strings": {key: t(key) for key in JS_STRINGS},
         "lang": lang,
-        "booking": booking_api_present(request),
+        "booking": booking,
     }
     return render(
         request,
@@ -112,7 +116,7 @@ async def desk_panel(request: Request) -> Response:
         services=services,
         desk_services=[s for s in services if s["id"] in desk.services],
         config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
-        booking=booking_api_present(request),
+        booking=booking,
     )
 
 

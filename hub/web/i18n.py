@@ -66,6 +66,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "book.submit": "Reservar",
         "book.done": "Cita reservada: {day} a las {time}.",
         "book.none": "No quedan horas libres ese día.",
+        "day.mon": "Lunes",
+        "day.tue": "Martes",
+        "day.wed": "Miércoles",
+        "day.thu": "Jueves",
+        "day.fri": "Viernes",
+        "day.sat": "Sábado",
+        "day.sun": "Domingo",
+        "desk.st.waiting": "En espera",
+        "desk.st.called": "Llamado",
+        "desk.st.recalled": "Llamado de nuevo ({n})",
+        "desk.st.serving": "Atendiendo",
+        "desk.st.done": "Terminado",
+        "desk.st.no_show": "No se presentó",
+        "desk.st.cancelled": "Cancelado",
+        "desk.st.transferred": "Transferido",
         "status.waiting": "En espera",
         "status.called": "Le llaman",
         "status.recalled": "Le vuelven a llamar",
@@ -102,11 +117,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "phone.sound_on": "Aviso sonoro activado",
         "phone.live": "Actualizado en directo",
         "phone.offline": "Sin conexión; reintentando…",
+        "phone.final": "Este número ya está cerrado: no recibirá más avisos.",
         "phone.not_found": "Este enlace no es válido o el número ya no existe.",
         "take.title": "Coja su número",
         "take.pick": "Elija el trámite",
         "take.off": "Hoy no se dan números desde el móvil. Use el quiosco de la entrada.",
         "take.limit_device": "Ya ha cogido un número desde este teléfono. Espere a que le llamen.",
+        "take.yours": "Sus números:",
+        "take.find": "Su número está en la página que se abrió al cogerlo: búsquela en las pestañas o el historial del navegador. Si no la encuentra, pregunte en el mostrador.",
         "take.limit_address": "Se han cogido demasiados números desde esta red. Use el quiosco.",
         "take.cookies": "Active las cookies y vuelva a abrir esta página.",
         "take.no_personal": "No pedimos ningún dato personal.",
@@ -232,6 +250,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "book.submit": "Book",
         "book.done": "Appointment booked: {day} at {time}.",
         "book.none": "No free time left that day.",
+        "day.mon": "Monday",
+        "day.tue": "Tuesday",
+        "day.wed": "Wednesday",
+        "day.thu": "Thursday",
+        "day.fri": "Friday",
+        "day.sat": "Saturday",
+        "day.sun": "Sunday",
+        "desk.st.waiting": "Waiting",
+        "desk.st.called": "Called",
+        "desk.st.recalled": "Called again ({n})",
+        "desk.st.serving": "Serving",
+        "desk.st.done": "Finished",
+        "desk.st.no_show": "No-show",
+        "desk.st.cancelled": "Cancelled",
+        "desk.st.transferred": "Transferred",
         "status.waiting": "Waiting",
         "status.called": "You are called",
         "status.recalled": "You are called again",
@@ -268,11 +301,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "phone.sound_on": "Sound alert on",
         "phone.live": "Updated live",
         "phone.offline": "Offline; retrying…",
+        "phone.final": "This number is closed: no more updates will come.",
         "phone.not_found": "This link is not valid or the number no longer exists.",
         "take.title": "Take a number",
         "take.pick": "Choose what you need",
         "take.off": "Numbers are not given by phone today. Please use the kiosk at the entrance.",
         "take.limit_device": "You already took a number on this phone. Wait to be called.",
+        "take.yours": "Your numbers:",
+        "take.find": "Your number is on the page that opened when you took it: look for it in your browser's tabs or history. If you cannot find it, ask at the counter.",
         "take.limit_address": "Too many numbers were taken from this network. Please use the kiosk.",
         "take.cookies": "Turn on cookies and open this page again.",
         "take.no_personal": "We ask for no personal data.",
@@ -360,8 +396,11 @@ def translator(lang: str) -> Translator:
     return t
 
 
-def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
-    """?lang=, then the lang cookie, then the browser's Accept-Language, then Spanish."""
+def pick_language(
+    query: str | None, cookie: str | None, accept: str | None, preferred: str | None = None
+) -> str:
+    """?lang=, then the lang cookie, then the browser's Accept-Language, then `preferred` (a
+    ticket's language, from the kiosk: a phone in a language the hub lacks), then Spanish."""
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
             return candidate  # type: ignore[return-value]
@@ -369,4 +408,4 @@ def pick_language(query: str | None, cookie: str | None, accept: str | None) -> 
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
             return code
-    return DEFAULT
+    return preferred if preferred in LANGUAGES else DEFAULT  # type: ignore[return-value]

@@ -31,6 +31,10 @@ from .i18n import translator
 
 router = APIRouter(include_in_schema=False)
 DEVICE_COOKIE = "o360_device"
+# The numbers this phone took at /take ("id:token" joined by "."), so a refusal can link back.
+TAKEN_COOKIE = "o360_taken"
+TAKEN_KEEP = 5
+FINAL_STATES = ("done", "cancelled", "no_show", "transferred")
 STATUS_STRINGS = (
     "status.waiting",
     "status.called",
@@ -49,6 +53,7 @@ STATUS_STRINGS = (
     "phone.live",
     "phone.offline",
     "phone.sound_on",
+    "phone.final",
 )
 
 
@@ -73,7 +78,8 @@ async def status_page(request: Request, ticket_id: int, t: str = "") -> Response
         return render(
             request, "message.html", 404, title="404", message="phone.not_found", phone=True
         )
-    lang = language(request)
+    lang = language(request, ticket.get("lang"))
+    request.state.lang = lang
     tr = translator(lang)
     office = settings(request).office(ticket["office"])
     assert office is not None
@@ -89,6 +95,7 @@ async def status_page(request: Request, ticket_id: int, t: str = "") -> Response
         ticket=ticket,
         token=t,
         service=service_name(office, ticket["service"], lang),
+        final=ticket["status"] in FINAL_STATES,
         config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
     )
 
@@ -157,9 +164,16 @@ async def take(request: Request) -> Response:
     office = _take_office(request)
     form = await read_form(request)
 
-    def refuse(status: int, error: str) -> Response:
+    def refuse(status: int, error: str, taken: list[dict[str, Any]] | None = None) -> Response:
         return render(
-            request, "take.html", status, phone=True, office=office, services=[], error=error
+            request,
+            "take.html",
+            status,
+            phone=True,
+            office=office,
+            services=[],
+            error=error,
+            taken=taken,
         )
 
     if not s.web.take_enabled:
@@ -173,7 +187,7 @@ async def take(request: Request) -> Response:
     limiter = web_state(request).take
     device_key, address_key = f"device:{device}", f"addr:{client_address(request)}"
     if limiter.count(device_key, 3600) >= s.web.take_per_device_per_hour:
-        return refuse(429, "take.limit_device")
+        return refuse(429, "take.limit_device", await _taken_tickets(request))
     if limiter.count(address_key, 3600) >= s.web.take_per_address_per_hour:
         return refuse(429, "take.limit_address")
     state = hub(request)
@@ -195,6 +209,45 @@ async def take(request: Request) -> Response:
     limiter.hit(address_key)
     assert outcome.body is not None
     ticket_id = int(outcome.body["id"])
-    return finish(
-        request, redirect(request, _status_path(ticket_id, status_token(svc.secret, ticket_id)))
+    token = status_token(svc.secret, ticket_id)
+    response = redirect(request, _status_path(ticket_id, token))
+    taken = [*_taken_pairs(request), (ticket_id, token)][-TAKEN_KEEP:]
+    response.set_cookie(
+        TAKEN_COOKIE,
+        ".".join(f"{i}:{tok}" for i, tok in taken),
+        max_age=86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
     )
+    return finish(request, response)
+
+
+def _taken_pairs(request: Request) -> list[tuple[int, str]]:
+    """(ticket id, status token) of the numbers this phone took, as its cookie says."""
+    pairs: list[tuple[int, str]] = []
+    for part in request.cookies.get(TAKEN_COOKIE, "")[:1000].split(".")[-TAKEN_KEEP:]:
+        ticket_id, _, token = part.partition(":")
+        if ticket_id.isdigit() and token:
+            pairs.append((int(ticket_id), token))
+    return pairs
+
+
+async def _taken_tickets(request: Request) -> list[dict[str, Any]]:
+    """This phone's numbers that still exist (the token checked), newest first, with their links."""
+    lang = language(request)
+    found = []
+    for ticket_id, token in reversed(_taken_pairs(request)):
+        ticket = await _ticket(request, ticket_id, token)
+        if ticket is None:
+            continue
+        office = settings(request).office(ticket["office"])
+        found.append(
+            {
+                "number": ticket["number"],
+                "service": service_name(office, ticket["service"], lang) if office else "",
+                "status": ticket["status"],
+                "url": _status_path(ticket_id, token),
+            }
+        )
+    return found

@@ -80,6 +80,13 @@ def test_feedback_only_when_done_and_with_the_right_token(thread_hub: ThreadHub)
     staff = thread_hub.headers("staff", "1")
     r = post(thread_hub, done["id"], {"rating": 5}, **staff)
     assert (r.status_code, r.json()["error"]) == (403, "forbidden")
+    # display, staff, manager and admin tokens are refused even with the right status token
+    for role, desk in (("display", None), ("staff", "1"), ("manager", None), ("admin", None)):
+        r = post(
+            thread_hub, done["id"], {"rating": 5}, token_of(done), **thread_hub.headers(role, desk)
+        )
+        assert (r.status_code, r.json()["error"]) == (403, "forbidden"), role
+    assert post(thread_hub, done["id"], {"rating": 5}, token_of(done)).status_code == 201
 
 
 def test_feedback_from_a_kiosk(thread_hub: ThreadHub) -> None:

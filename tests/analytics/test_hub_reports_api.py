@@ -257,3 +257,16 @@ def test_reports_need_a_token(thread_hub: ThreadHub) -> None:
         f"{thread_hub.url}/api/v1/reports/kpis", params={"from": DAY, "to": DAY}, timeout=5
     )
     assert (r.status_code, r.json()["error"]) == (401, "unauthorized")
+
+
+def test_planner_refuses_desks_and_desk_count_together(thread_hub: ThreadHub) -> None:
+    profile = [{"service": "general", "per_hour": {"9": 10}}]
+    desks = [{"id": "9", "services": ["general"]}]
+    r = requests.post(
+        f"{thread_hub.url}/api/v1/planner/simulate",
+        json={"profile": profile, "desks": desks, "desk_count": 3},
+        headers=thread_hub.headers("manager"),
+        timeout=20,
+    )
+    assert (r.status_code, r.json()["error"]) == (422, "planner_desks"), r.text
+    assert "desks" in r.json()["message"] and "desk_count" in r.json()["message"]

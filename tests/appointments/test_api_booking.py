@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
 import zxingcpp
 from PIL import Image
+from requests.adapters import HTTPAdapter
 from sqlalchemy import create_engine, text
 
 from tests.appointments.apptools import MONDAY, TUESDAY, book, booked, slot_at, slots, token_of
@@ -193,6 +196,87 @@ def test_personal_data_is_checked(appt_hub: ThreadHub) -> None:
     assert r.status_code == 422
     r = book(appt_hub, start, email="ana@example.org", phone="+34 600 000 000")
     assert r.status_code == 201 and r.json()["email"] == "ana@example.org"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "\u0000\u202e"),  # NUL and a right-to-left override
+        ("name", "Ana\u202eoleF"),
+        ("name", "Ana \u2066Fe\u2069"),  # an isolate
+        ("name", "Ana\u202aFe"),  # an embedding
+        ("name", "Ana\tFe"),
+        ("name", "Ana\x7f"),
+        ("name", "Ana\x85Fe"),  # NEL, a C1 control
+        ("email", "ana\u202e@example.org"),
+        ("email", "ana\u0000@example.org"),
+        ("phone", "+34 600\u202e000 000"),
+    ],
+)
+def test_control_and_bidi_characters_are_refused(
+    appt_hub: ThreadHub, field: str, value: str
+) -> None:
+    r = book(appt_hub, slot_at(appt_hub, "10:45"), **{field: value})
+    assert (r.status_code, r.json()["error"]) == (422, f"{field}_invalid"), r.text
+    assert r.json()["message"].startswith(f"{field}:")
+
+
+def test_names_from_many_languages_are_accepted(appt_hub: ThreadHub) -> None:
+    start = slot_at(appt_hub, "11:00")
+    for name in ("José Núñez", "Zoë O'Brien", "Zoe\u0308 Ișık", "محمد بن علي", "王小明", "  Ana  "):
+        r = book(appt_hub, start, name=name)
+        assert r.status_code == 201, (name, r.text)
+        assert r.json()["name"] == " ".join(name.split())
+        cancel = requests.post(
+            f"{appt_hub.url}/api/v1/appointments/{r.json()['id']}/cancel",
+            params={"t": token_of(r.json())},
+            timeout=5,
+        )
+        assert cancel.status_code == 200
+    for blank in ("   ", "\u3000"):  # only whitespace (an ideographic space too)
+        r = book(appt_hub, start, name=blank)
+        assert (r.status_code, r.json()["error"]) == (422, "name_missing"), blank
+
+
+class _FromAddress(HTTPAdapter):
+    """Connects from a given local address (127.0.0.2 is another client on the loopback)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _client(address: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", _FromAddress(address))
+    return session
+
+
+def test_public_idempotency_keys_are_per_client(appt_hub: ThreadHub) -> None:
+    url = f"{appt_hub.url}/api/v1/appointments"
+    body = {"service": "general", "slot_at": slot_at(appt_hub, "12:00"), "name": "Ana"}
+    key = {"Idempotency-Key": "book-1"}
+    one, two = _client("127.0.0.1"), _client("127.0.0.2")
+    first = one.post(url, json=body, headers=key, timeout=5)
+    assert first.status_code == 201, first.text
+    # the same client retrying gets its first answer back
+    assert one.post(url, json=body, headers=key, timeout=5).json()["id"] == first.json()["id"]
+    # another client with the same key and body books its own: never the first one's link
+    other = two.post(url, json=body, headers=key, timeout=5)
+    assert other.status_code == 201, other.text
+    assert other.json()["id"] != first.json()["id"]
+    assert other.json()["manage_url"] != first.json()["manage_url"]
+    # and with another body the key is not "reused" for it
+    body2 = {**body, "name": "Fe", "slot_at": slot_at(appt_hub, "12:15")}
+    third = _client("127.0.0.3").post(url, json=body2, headers=key, timeout=5)
+    assert third.status_code == 201, third.text
+    assert one.post(url, json=body2, headers=key, timeout=5).json()["error"] == (
+        "idempotency_key_reused"
+    )
 
 
 def test_video_appointments_get_an_unguessable_room(appt_hub: ThreadHub) -> None:

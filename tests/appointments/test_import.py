@@ -458,3 +458,15 @@ def test_only_cr_lf_and_crlf_end_csv_lines():
     with pytest.raises(AppointmentImportError) as info:
         parse_csv(text, CATALOG, default_office="centro")
     assert problems(info) == [(3, "start_invalid")]
+
+
+def test_names_with_control_or_bidi_characters_are_refused():
+    text = (
+        "service,start,name\n"
+        "general,2026-03-10T10:00,Ana\x00\n"
+        "general,2026-03-10T10:30,\u202eadiM\n"
+        "general,2026-03-10T11:00,José Núñez\n"
+    )
+    with pytest.raises(AppointmentImportError) as info:
+        parse_csv(text, CATALOG, default_office="centro")
+    assert problems(info) == [(2, "name_invalid"), (3, "name_invalid")]

@@ -17,8 +17,10 @@ from office360.enrollment import (
     find_request,
     format_code,
     hash_code,
+    hash_secret,
     load_token,
     new_pairing_code,
+    new_pairing_secret,
     normalize_code,
     store_token,
     token_path,
@@ -108,6 +110,19 @@ def test_a_code_is_used_once() -> None:
     with pytest.raises(DomainError) as again:
         collected.collect(T0 + timedelta(minutes=3))
     assert again.value.code == "pairing_code_used"
+
+
+def test_only_the_opening_device_s_secret_collects() -> None:
+    secret = new_pairing_secret()
+    assert len(secret) >= 43 and secret != new_pairing_secret()
+    request = PairingRequest.open("K7FM3X", "kiosk", "centro", "k1", T0, key=KEY, secret=secret)
+    assert request.secret_hash == hash_secret(secret) != secret
+    request.check_secret(secret)
+    without = PairingRequest.open("K7FM3X", "kiosk", "centro", "k1", T0, key=KEY)
+    for candidate, secret_of in ((request, ""), (request, "guess"), (without, ""), (without, "x")):
+        with pytest.raises(DomainError) as refused:
+            candidate.check_secret(secret_of)
+        assert refused.value.code == "pairing_secret_invalid"
 
 
 def test_unknown_and_malformed_codes() -> None:

@@ -115,3 +115,11 @@ def test_help_lists_every_role() -> None:
     r = office360("--help")
     for command in ("hub", "token", "config", "demo"):
         assert command in r.stdout
+
+
+def test_config_check_takes_the_file_as_argument_or_as_config(tmp_path: Path) -> None:
+    example = str(ROOT / "config" / "office360.example.toml")
+    for args in ((example,), ("--config", example)):
+        r = office360("config", "check", *args)
+        assert r.returncode == 0, r.stderr
+        assert "ok" in r.stdout

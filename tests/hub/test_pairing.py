@@ -6,20 +6,28 @@ import subprocess
 import sys
 
 import requests
+from sqlalchemy import create_engine, text
 
-from tests.hubtools import ROOT, LiveHub, ThreadHub
+from hub.pairing import MAX_PENDING_PER_ADDRESS
+from office360.enrollment import ALPHABET, hash_secret
+from tests.hubtools import ROOT, LiveHub, ThreadHub, database_url_for
 
 
-def pair(hub: ThreadHub | LiveHub, code: str, role: str = "kiosk") -> requests.Response:
+def pair(
+    hub: ThreadHub | LiveHub, code: str, role: str = "kiosk", address: str = ""
+) -> requests.Response:
+    """Open CODE; `address` poses as that client (uvicorn trusts X-Forwarded-For from loopback)."""
     return requests.post(
         f"{hub.url}/api/v1/pairing",
         json={"code": code, "role": role, "device": "kiosk-door"},
+        headers={"X-Forwarded-For": address} if address else {},
         timeout=5,
     )
 
 
-def collect(hub: ThreadHub | LiveHub, code: str) -> requests.Response:
-    return requests.post(f"{hub.url}/api/v1/pairing/collect", json={"code": code}, timeout=5)
+def collect(hub: ThreadHub | LiveHub, code: str, secret: str | None) -> requests.Response:
+    body = {"code": code} if secret is None else {"code": code, "secret": secret}
+    return requests.post(f"{hub.url}/api/v1/pairing/collect", json=body, timeout=5)
 
 
 def approve(hub: ThreadHub | LiveHub, code: str, role: str = "admin") -> requests.Response:
@@ -32,11 +40,13 @@ def approve(hub: ThreadHub | LiveHub, code: str, role: str = "admin") -> request
 
 
 def test_pair_approve_collect_once(thread_hub: ThreadHub) -> None:
-    assert pair(thread_hub, "KD47XQ").json()["status"] == "pending"
-    waiting = collect(thread_hub, "KD47XQ")
+    opened = pair(thread_hub, "KD47XQ").json()
+    assert opened["status"] == "pending"
+    secret = opened["secret"]
+    waiting = collect(thread_hub, "KD47XQ", secret)
     assert (waiting.status_code, waiting.json()["status"]) == (202, "pending")
     assert approve(thread_hub, "kd4-7xq").json()["status"] == "approved"  # as typed by a person
-    got = collect(thread_hub, "KD47XQ")
+    got = collect(thread_hub, "KD47XQ", secret)
     assert got.status_code == 200
     token = got.json()["token"]
     issued = requests.post(
@@ -46,7 +56,7 @@ def test_pair_approve_collect_once(thread_hub: ThreadHub) -> None:
         timeout=5,
     )
     assert issued.status_code == 201  # a kiosk token
-    again = collect(thread_hub, "KD47XQ")
+    again = collect(thread_hub, "KD47XQ", secret)
     assert (again.status_code, again.json()["error"]) == (409, "pairing_code_used")
 
 
@@ -58,11 +68,11 @@ def test_a_code_is_approved_once(thread_hub: ThreadHub) -> None:
 
 
 def test_expired_code(thread_hub: ThreadHub) -> None:
-    pair(thread_hub, "HJKMNP")
+    secret = pair(thread_hub, "HJKMNP").json()["secret"]
     thread_hub.clock.advance(minutes=11)
     r = approve(thread_hub, "HJKMNP")
     assert (r.status_code, r.json()["error"]) == (409, "pairing_code_expired")
-    r = collect(thread_hub, "HJKMNP")
+    r = collect(thread_hub, "HJKMNP", secret)
     assert (r.status_code, r.json()["error"]) == (409, "pairing_code_expired")
 
 
@@ -84,7 +94,8 @@ def test_codes_with_confusable_letters_are_refused(thread_hub: ThreadHub) -> Non
 
 
 def test_approve_from_the_command_line(live_hub: LiveHub) -> None:
-    assert pair(live_hub, "TWXY34", role="display").status_code == 200
+    opened = pair(live_hub, "TWXY34", role="display")
+    assert opened.status_code == 200
     run = subprocess.run(
         [
             sys.executable,
@@ -103,7 +114,7 @@ def test_approve_from_the_command_line(live_hub: LiveHub) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "approved display" in run.stdout
-    token = collect(live_hub, "TWXY34").json()["token"]
+    token = collect(live_hub, "TWXY34", opened.json()["secret"]).json()["token"]
     events = requests.get(
         f"{live_hub.url}/api/v1/queue", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
@@ -125,3 +136,38 @@ def test_approve_from_the_command_line(live_hub: LiveHub) -> None:
         timeout=60,
     )
     assert again.returncode == 1 and "pairing_code_used" in again.stderr
+
+
+def test_only_the_device_that_opened_a_code_collects_its_token(thread_hub: ThreadHub) -> None:
+    secret = pair(thread_hub, "KXP9WT").json()["secret"]
+    assert len(secret) >= 43  # 32 random bytes
+    for bystander in (None, "", "a-guess", secret[:-1] + ("A" if secret[-1] != "A" else "B")):
+        r = collect(thread_hub, "KXP9WT", bystander)  # pending: not even that is told
+        assert (r.status_code, r.json()["error"]) == (404, "pairing_secret_invalid")
+    assert approve(thread_hub, "KXP9WT").status_code == 200
+    for bystander in (None, "a-guess"):
+        r = collect(thread_hub, "KXP9WT", bystander)
+        assert (r.status_code, r.json()["error"]) == (404, "pairing_secret_invalid")
+    got = collect(thread_hub, "KXP9WT", secret)  # the bystander consumed nothing
+    assert got.status_code == 200 and got.json()["token"]
+    # the hub keeps only the secret's hash
+    engine = create_engine(database_url_for(thread_hub.config))
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT secret_hash FROM pairing_requests")).scalar_one()
+    engine.dispose()
+    assert stored == hash_secret(secret) and secret not in stored
+
+
+def test_pending_requests_are_limited_per_address(thread_hub: ThreadHub) -> None:
+    codes = iter(a + b + "TWXY" for a in ALPHABET for b in ALPHABET)
+    for _ in range(MAX_PENDING_PER_ADDRESS):
+        assert pair(thread_hub, next(codes), address="10.0.0.7").status_code == 200
+    flood = pair(thread_hub, next(codes), address="10.0.0.7")
+    assert (flood.status_code, flood.json()["error"]) == (429, "pairing_busy")
+    other = pair(thread_hub, "KD47XQ", address="10.0.0.8")  # everybody else still pairs
+    assert other.status_code == 200
+    assert approve(thread_hub, "KD47XQ").status_code == 200
+    secret = other.json()["secret"]
+    assert collect(thread_hub, "KD47XQ", secret).status_code == 200
+    thread_hub.clock.advance(minutes=11)  # expired requests stop counting
+    assert pair(thread_hub, next(codes), address="10.0.0.7").status_code == 200

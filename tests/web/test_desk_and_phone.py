@@ -91,7 +91,7 @@ def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
     expect(desk.locator("button[data-action=start]")).to_be_enabled()
     desk.keyboard.press("s")
     expect(phone.locator("#status")).to_have_text("Being served", timeout=3000)
-    expect(desk.locator("#status")).to_have_text("Being served")
+    expect(desk.locator("#status")).to_have_text("Serving")
 
     # Transfer to taxes: the phone moves on to the new ticket's status page.
     desk.select_option("#transfer-to", "taxes")
@@ -108,7 +108,7 @@ def test_staff_calls_recalls_finishes_and_transfers_while_the_phone_follows(
     expect(other.locator("#call")).to_have_text("Go to Mostrador 1", timeout=3000)
     expect(desk.locator("button[data-action=start]")).to_be_enabled()
     desk.keyboard.press("s")
-    expect(desk.locator("#status")).to_have_text("Being served")
+    expect(desk.locator("#status")).to_have_text("Serving")
     expect(desk.locator("button[data-action=finish]")).to_be_enabled()
     desk.keyboard.press("f")
     expect(other.locator("#status")).to_have_text("Served. Thank you!", timeout=3000)
@@ -194,7 +194,7 @@ def test_while_an_action_is_on_its_way_every_button_is_off_and_a_second_press_do
     desk.keyboard.press("x")  # no-show while start is on its way: not sent
     held[0].continue_()
     desk.unroute("**/api/v1/desks/1/start*", hold)
-    expect(desk.locator("#status")).to_have_text("Being served")
+    expect(desk.locator("#status")).to_have_text("Serving")
     expect(desk.locator("button[data-action=finish]")).to_be_enabled()
     expect(desk.locator("button[data-action=pause]")).to_be_enabled()
     ticket = requests.get(f"{hub.url}/api/v1/queue", headers=hub.headers("admin"), timeout=5)

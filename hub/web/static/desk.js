@@ -58,7 +58,8 @@
     $('desk-state').className = 'pill ' + (view.paused ? 'off' : 'on');
     $('number').textContent = c ? c.number : '—';
     $('service').textContent = c ? (cfg.names[c.service] || c.service) : '—';
-    $('status').textContent = c ? (S['status.' + c.status] || c.status) : S['desk.none'];
+    // Staff wording ("Called again (2)"), not the citizen's ("You are called again").
+    $('status').textContent = c ? (S['desk.st.' + c.status] || c.status).replace('{n}', c.recalls || 1) : S['desk.none'];
     document.body.dataset.ticketStatus = c ? c.status : 'none';
     showAppointment(null);
     if (c && c.channel === 'appointment') appointmentOf(c);

@@ -21,6 +21,11 @@
     }
     $('waiting').hidden = st !== 'waiting';
     $('cancel').hidden = st !== 'waiting';
+    // A closed number: no more alerts to wait for, and nothing to reconnect to.
+    var final = !!FINAL[st];
+    $('keep-open').hidden = final;
+    $('sound-row').hidden = final;
+    if (final) { $('live').textContent = S['phone.final']; $('live').className = 'live final'; }
     if (st === 'waiting') {
       var p = ticket.position;
       $('position').textContent = !p ? S['phone.unknown'] : p === 1 ? S['phone.position_first'] : fill(S['phone.position_value'], 'n', p - 1);
@@ -82,12 +87,12 @@
     show();
     if (kind === 'ticket.called' || kind === 'ticket.recalled') alertCitizen();
     if (kind === 'ticket.transferred' && data.to) { location.replace(data.to.status_url.replace(/^https?:\/\/[^/]+/, '')); }
-    if (FINAL[ticket.status] && source) { source.close(); setLive(false); $('live').textContent = ''; }
+    if (FINAL[ticket.status] && source) { source.close(); source = null; show(); }
   }
   function connect() {
     source = new EventSource(cfg.events);
     source.onopen = function () { setLive(true); };
-    source.onerror = function () { setLive(false); };
+    source.onerror = function () { if (source) setLive(false); };
     ['ticket.state', 'ticket.position', 'ticket.called', 'ticket.recalled', 'ticket.started',
       'ticket.finished', 'ticket.no_show', 'ticket.transferred', 'ticket.cancelled'
     ].forEach(function (kind) {
