@@ -28,7 +28,7 @@ from office360.stream import CONNECTED, EventStream, SseEvent
 from office360.watchdog import LoopWatchdog, ready
 
 from .announcer import Announcer, KivyPlayer, Player, Spoken, Synthesizer
-from .board import BoardState, apply_event, apply_snapshot, with_connection
+from .board import BoardState, apply_event, apply_snapshot, new_history, with_connection
 from .checks import check
 from .chime import ensure_chime
 from .health import health_report
@@ -77,6 +77,7 @@ class DisplayApp(App):
             self._on_sse,
             token=settings.device.resolved_token(),
             on_state=self._on_stream_state,
+            on_rewind=self._on_stream_rewind,
             backoff_max_s=self.options.reconnect_max_s,
         )
         cache = _writable(self.options.cache_dir)
@@ -189,6 +190,12 @@ class DisplayApp(App):
         if state == CONNECTED and self.stream.last_event_id is None:
             self._fetch_snapshot()  # nothing to resume from: ask who is called now
 
+    def _on_stream_rewind(self, _sent: str, opening_id: str) -> None:
+        """The hub's history was replaced: start the board over from its id and ask who is
+        called now. Posted before this connection's events, so they apply after the reset."""
+        self._post("new_history", int(opening_id))
+        self._fetch_snapshot()
+
     def _fetch_snapshot(self) -> None:
         def fetch() -> None:
             try:
@@ -239,6 +246,8 @@ class DisplayApp(App):
                     self.announcer.announce(announcement)
             elif kind == "connection":
                 board = with_connection(board, payload)
+            elif kind == "new_history":
+                board = new_history(board, payload)
             elif kind == "snapshot":
                 board = apply_snapshot(board, payload, last_calls=self.options.last_calls)
             elif kind == "pairing":

@@ -121,6 +121,13 @@ def apply_snapshot(
     return state
 
 
+def new_history(state: BoardState, last_event_id: int) -> BoardState:
+    """The hub's ids started over below the board's (its database restored or reset): forget
+    the calls and counts of the old history and follow the hub from `last_event_id`. A fresh
+    /queue snapshot (apply_snapshot) then says who is called now."""
+    return replace(state, current=None, previous=(), waiting=(), last_event_id=last_event_id)
+
+
 def with_connection(state: BoardState, connection: str) -> BoardState:
     return state if state.connection == connection else replace(state, connection=connection)
 

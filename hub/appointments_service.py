@@ -59,8 +59,7 @@ CHANNELS = ("web", "phone", "counter")
 _ID_LOW, _ID_HIGH = 2**32, 2**53  # ids stay exact in JavaScript numbers
 _EMAIL_RE = re.compile(r"[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,190}\.[^@\s,;<>\"]{2,63}")
 _PHONE_RE = re.compile(r"\+?[0-9][0-9 ()./-]{5,23}")
-# Bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): in a name shown to
-# staff they reorder or hide what it says.
+
 # Refusals a kiosk shows that the core does not already translate.
 MESSAGES: dict[str, dict[str, str]] = {
     "appointment_unknown": {

@@ -95,12 +95,17 @@ class Broker:
         self._subscribers: set[Subscriber] = set()
         self.watcher: Callable[[], None] | None = None
         """Called before the first subscriber is added (hub/replication.py's SQLite tailer)."""
+        self.closed = False
+        """The hub is stopping: a stream that subscribes now ends at once."""
 
     def __len__(self) -> int:
         return len(self._subscribers)
 
     def subscribe(self, office_id: str | None) -> Subscriber:
         sub = Subscriber(office_id)
+        if self.closed:
+            sub.queue.put_nowait(None)
+            return sub
         if not self._subscribers and self.watcher is not None:
             self.watcher()
         self._subscribers.add(sub)
@@ -128,6 +133,7 @@ class Broker:
                     sub.queue.put_nowait(None)
 
     def close_all(self) -> None:
+        self.closed = True
         for sub in tuple(self._subscribers):
             try:
                 sub.queue.put_nowait(None)

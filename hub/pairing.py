@@ -3,7 +3,8 @@ device collects its token once, proving with the secret it got when it opened th
 the device that shows it. Codes are stored keyed-hashed and secrets hashed; the token is made at
 collection, so its plain text is never stored.
 
-Also here: which token a device name's health report belongs to (`claim_device_name`)."""
+Also here: which token a device name's health report belongs to in its office
+(`claim_device_name`); collecting a token gives it the device's name there."""
 
 from __future__ import annotations
 
@@ -137,6 +138,8 @@ def collect(conn: Connection, code: str, secret: str, now: datetime, key: bytes)
         created_at=now,
     )
     _save(conn, replace(request, token_id=str(token_id)))
+    # A re-paired device: its name in its office is the new token's, not the old one's.
+    set_device_owner(conn, request.office, request.device_name, token_id)
     return {"status": "collected", "token": token, "role": request.role, "office": request.office}
 
 
@@ -144,36 +147,40 @@ def collect(conn: Connection, code: str, secret: str, now: datetime, key: bytes)
 
 
 def claim_device_name(
-    conn: Connection, principal: Principal, device: str, office_id: str
+    conn: Connection, principal: Principal, office_id: str, device: str
 ) -> int | None:
-    """The token that will own `device`'s health report row once this report is stored.
+    """The token that will own `device` in `office_id` (the caller's office) once this report is
+    stored. Another office's device of the same name is another row, untouched.
 
-    A name belongs to the first token that reports under it. Another token is refused
-    (Conflict `device_name_taken`) unless the owner is revoked (a replaced device). Rows from
-    before owners were kept have none: the first report from their office takes them. An admin
-    may report under any name without taking it over."""
+    In an office a name belongs to the first token that reports under it, or to the token last
+    collected by pairing under that name there (`collect`, a re-paired device). Another token is
+    refused (Conflict `device_name_taken`) unless the owner is revoked or gone (a replaced
+    device). Rows with no owner (from before owners were kept, or made by an admin) go to the
+    first device that reports under them. An admin may report under any name without taking it
+    over: the owner stays."""
     c, tok = t.device_reports.c, t.api_tokens.c
     row = conn.execute(
-        select(c.office_id, c.token_id, tok.id.label("owner_id"), tok.revoked_at)
+        select(c.token_id, tok.id.label("owner_id"), tok.revoked_at)
         .select_from(t.device_reports.outerjoin(t.api_tokens, tok.id == c.token_id))
-        .where(c.device == device)
+        .where(c.office_id == office_id, c.device == device)
     ).first()
     if principal.role == "admin":
         return row.token_id if row is not None else None
-    if row is None or row.token_id == principal.token_id:
+    if row is None or row.token_id is None or row.token_id == principal.token_id:
         return principal.token_id
-    if row.token_id is None:
-        free = row.office_id == office_id
-    else:
-        free = row.owner_id is None or row.revoked_at is not None
-    if not free:
+    if row.owner_id is not None and row.revoked_at is None:
         raise Conflict(
             "device_name_taken",
-            f"another device reports as {device!r}; give this one its own name",
+            f"another device of this office reports as {device!r}; give this one its own name",
         )
     return principal.token_id
 
 
-def set_device_owner(conn: Connection, device: str, token_id: int | None) -> None:
+def set_device_owner(conn: Connection, office_id: str, device: str, token_id: int | None) -> None:
+    """Give `device`'s name in `office_id` to `token_id`, if the device has reported there."""
     c = t.device_reports.c
-    conn.execute(update(t.device_reports).where(c.device == device).values(token_id=token_id))
+    conn.execute(
+        update(t.device_reports)
+        .where(c.office_id == office_id, c.device == device)
+        .values(token_id=token_id)
+    )

@@ -643,20 +643,37 @@ def purge_idempotent(conn: Connection, before: datetime) -> int:
 
 
 def put_device_report(
-    conn: Connection, device: str, office_id: str, role: str, report: dict[str, Any], now: datetime
+    conn: Connection,
+    office_id: str,
+    device: str,
+    role: str,
+    report: dict[str, Any],
+    now: datetime,
+    token_id: int | None,
+    *,
+    keep_role: bool = False,
 ) -> None:
+    """Store the last report of `device` in `office_id` (its row, and no other office's) and who
+    owns the name there. With `keep_role` an existing row keeps its role (an admin's report)."""
     c = t.device_reports.c
-    values = {"office_id": office_id, "role": role, "report": report, "received_at": now}
-    if conn.execute(select(c.device).where(c.device == device)).first():
-        conn.execute(update(t.device_reports).where(c.device == device).values(**values))
+    key = (c.office_id == office_id, c.device == device)
+    values: dict[str, Any] = {"report": report, "received_at": now, "token_id": token_id}
+    if conn.execute(select(c.device).where(*key)).first():
+        if not keep_role:
+            values["role"] = role
+        conn.execute(update(t.device_reports).where(*key).values(**values))
     else:
-        conn.execute(insert(t.device_reports).values(device=device, **values))
+        conn.execute(
+            insert(t.device_reports).values(office_id=office_id, device=device, role=role, **values)
+        )
 
 
 def device_reports(conn: Connection, office_id: str | None = None) -> list[Row[Any]]:
-    q = select(t.device_reports).order_by(t.device_reports.c.device)
+    """Every office's device reports, or one office's; by name, then office."""
+    c = t.device_reports.c
+    q = select(t.device_reports).order_by(c.device, c.office_id)
     if office_id:
-        q = q.where(t.device_reports.c.office_id == office_id)
+        q = q.where(c.office_id == office_id)
     return list(conn.execute(q))
 
 

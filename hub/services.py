@@ -491,11 +491,24 @@ class HubService:
         principal: Principal,
         device: str,
         report: dict[str, Any],
+        owner: int | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """Store `device`'s report in the row of the caller's office (the office its token is
+        bound to, else the default one), owned by `owner` (hub/pairing.py claim_device_name). An
+        admin's report leaves the row's role as it was (a new row gets role admin)."""
         office = self.office(None, principal)
         now = self.clock()
-        repo.put_device_report(conn, device, office.id, principal.role, report, now)
-        return 200, {"device": device, "received_at": now.isoformat()}
+        repo.put_device_report(
+            conn,
+            office.id,
+            device,
+            principal.role,
+            report,
+            now,
+            owner,
+            keep_role=principal.role == "admin",
+        )
+        return 200, {"device": device, "office": office.id, "received_at": now.isoformat()}
 
     def device_reports(self, office_id: str | None) -> list[dict[str, Any]]:
         with self.transaction(write=False) as conn:

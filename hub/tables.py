@@ -199,15 +199,17 @@ hub_secrets = Table(
     Column("value", String(200), nullable=False),
 )
 
+# One row per device of an office: the same name in two offices is two devices.
 device_reports = Table(
     "device_reports",
     metadata,
+    Column("office_id", String(40), primary_key=True),
     Column("device", String(80), primary_key=True),
-    Column("office_id", String(40), nullable=False),
     Column("role", String(16), nullable=False),
     Column("report", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    # The api_tokens.id the name belongs to (hub/pairing.py claim_device_name); None: unclaimed.
+    # The api_tokens.id the name belongs to in its office (hub/pairing.py claim_device_name,
+    # collect); None: unclaimed.
     Column("token_id", Integer, nullable=True),
 )
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from .cli import add_config_argument
+from .config import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "office360.example.toml"
 DEMO_LOGIN = "demo"
@@ -58,6 +59,14 @@ def run_demo(args: argparse.Namespace) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the windows and the hub too
     config = Path(args.config) if args.config else EXAMPLE
+    if load_settings(config).hub.database_url:
+        print(
+            "office360 demo: the demo keeps its own SQLite database in its folder, but this "
+            "configuration names a database server ([hub] database_url or "
+            "OFFICE360__HUB__DATABASE_URL): run the demo without it",
+            file=sys.stderr,
+        )
+        return 2
     folder = args.folder.resolve()
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "tickets").mkdir(exist_ok=True)
@@ -165,10 +174,8 @@ def demo_environment(config: Path, folder: Path, port: int) -> dict[str, str]:
         "OFFICE360__DEVICE__STATE_DIR": f'"{folder / "state"}"',
         "OFFICE360__KIOSK__CACHE_DIR": f'"{folder / "cache" / "kiosk"}"',
         "OFFICE360__DISPLAY__CACHE_DIR": f'"{folder / "cache" / "display"}"',
-        # Kivy's console handler on its own logger only: python-escpos calls
-        # logging.basicConfig() on import, and Kivy's default mode adds its handler to the root
-        # logger too, so every line came twice; the root logger also stays at WARNING (no
-        # urllib3 DEBUG lines).
+        # Kivy's console handler on its own logger only: its default mode also puts one on the
+        # root logger and lets every library's DEBUG lines through (urllib3's).
         "KIVY_LOG_MODE": os.environ.get("KIVY_LOG_MODE", "MIXED"),
         "KIVY_HOME": os.environ.get("KIVY_HOME", str(folder / "kivy")),  # its config and logs
         "PYTHONUNBUFFERED": "1",

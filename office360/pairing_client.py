@@ -171,9 +171,10 @@ class PairingClient:
                     self.open()
                     delay = self.poll_s
                     continue
-                status, answer = self._post(
-                    "/api/v1/pairing/collect", {"code": self.code, "secret": self.secret}
-                )
+                body = {"code": self.code}
+                if self.secret:  # a hub older than the secret answers none, and takes none
+                    body["secret"] = self.secret
+                status, answer = self._post("/api/v1/pairing/collect", body)
             except PairingError as exc:
                 log.info("pairing: %s", exc)
                 self._set_status(UNREACHABLE)

@@ -3,6 +3,11 @@
 `SseParser` turns bytes into events (pure, fed in any chunking). `EventStream` runs it in a
 background thread against the hub's `/api/v1/events`, reconnects with backoff, and reports
 its connection state so a screen can show "reconnecting" instead of going blank.
+
+The hub opens every stream with an id-only block, `id: M`: the id it resumes after. When M is
+lower than the Last-Event-ID the client sent, the hub's history was replaced (its database
+restored from a backup, or reset) and `on_rewind(sent, M)` tells the consumer, before any event
+of that connection, that ids start over below what it has seen.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class SseParser:
         self.last_id: str | None = None
         self.retry_ms: int | None = None
         self.comments = 0
+        self.opening_id: str | None = None
+        """The id of an id-only block that came before any event: where the server starts."""
+        self._block_id = False
+        self._dispatched = False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         text = self._decoder.decode(chunk)
@@ -88,15 +97,19 @@ class SseParser:
             self._event = value
         elif name == "id" and "\0" not in value:
             self.last_id = value
+            self._block_id = True
         elif name == "retry" and value.isdigit():
             self.retry_ms = int(value)
         return None
 
     def _dispatch(self) -> SseEvent | None:
-        data, event = self._data, self._event
-        self._data, self._event = [], ""
+        data, event, block_id = self._data, self._event, self._block_id
+        self._data, self._event, self._block_id = [], "", False
         if not data:
+            if block_id and not self._dispatched and self.opening_id is None:
+                self.opening_id = self.last_id
             return None
+        self._dispatched = True
         return SseEvent(event or "message", "\n".join(data), self.last_id)
 
 
@@ -111,6 +124,7 @@ class EventStream:
         token: str = "",
         last_event_id: str | None = None,
         on_state: Callable[[str], None] | None = None,
+        on_rewind: Callable[[str, str], None] | None = None,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 45.0,
         backoff_s: float = 0.5,
@@ -121,6 +135,9 @@ class EventStream:
         self.url = url
         self.on_event = on_event
         self.on_state = on_state
+        self.on_rewind = on_rewind
+        """Called in the stream's thread with (the Last-Event-ID sent, the lower id the hub
+        opened with), before the connection's first event is handed to `on_event`."""
         self.token = token
         self.last_event_id = last_event_id
         self.connect_timeout_s = connect_timeout_s
@@ -133,6 +150,7 @@ class EventStream:
         self.state = STOPPED
         self.last_error: str | None = None
         self.connects = 0
+        self.rewinds = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._response: requests.Response | None = None
@@ -201,8 +219,9 @@ class EventStream:
         }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        if self.last_event_id is not None:
-            headers["Last-Event-ID"] = self.last_event_id
+        sent = self.last_event_id
+        if sent is not None:
+            headers["Last-Event-ID"] = sent
         response = self.session.get(
             self.url,
             headers=headers,
@@ -221,10 +240,17 @@ class EventStream:
             self._set_state(CONNECTED)
             yield None
             parser = SseParser()
+            opened = False
             for chunk in _chunks(response):
                 if self._stop.is_set():
                     return
-                for event in parser.feed(chunk):
+                events = parser.feed(chunk)
+                if not opened and (parser.opening_id is not None or events):
+                    opened = True  # only the block before the first event is an opening
+                    opening = parser.opening_id
+                    if sent is not None and opening is not None and rewound(sent, opening):
+                        self._rewound(sent, opening)
+                for event in events:
                     if event.id is not None:
                         self.last_event_id = event.id
                     self._deliver(event)
@@ -237,6 +263,20 @@ class EventStream:
             with self._lock:
                 self._response = None
             response.close()
+
+    def _rewound(self, sent: str, opening_id: str) -> None:
+        log.warning(
+            "event stream %s: the hub opened at id %s, below %s: its history was replaced",
+            self.url,
+            opening_id,
+            sent,
+        )
+        self.rewinds += 1
+        if self.on_rewind is not None:
+            try:
+                self.on_rewind(sent, opening_id)
+            except Exception:  # a bad handler must not kill the stream
+                log.exception("rewind handler failed")
 
     def _deliver(self, event: SseEvent) -> None:
         try:
@@ -253,6 +293,20 @@ class EventStream:
                 self.on_state(state)
             except Exception:
                 log.exception("state handler failed")
+
+
+def rewound(sent: str | None, opening_id: str) -> bool:
+    """True when the hub opened below the id the client resumed from: a new history.
+
+    The hub answers a Last-Event-ID that is not a number with its newest id, so that counts too.
+    """
+    if sent is None or not _number(opening_id):
+        return False
+    return not _number(sent) or int(opening_id) < int(sent)
+
+
+def _number(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 class StreamRefused(Exception):

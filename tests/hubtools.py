@@ -79,6 +79,24 @@ def new_postgres_database() -> str:
     return server.rsplit("/", 1)[0] + f"/{name}"
 
 
+NORTE = """
+[[offices]]
+id = "norte"
+name = "Oficina Norte"
+timezone = "Europe/Madrid"
+
+  [[offices.services]]
+  id = "general"
+  prefix = "N"
+  names = { es = "General", en = "General" }
+
+  [[offices.desks]]
+  id = "n1"
+  services = ["general"]
+"""
+"""A second office for write_config(extra=...): norte, one service, one desk."""
+
+
 def write_config(folder: Path, port: int, extra: str = "", database_url: str = "") -> Path:
     """A hub config; on PostgreSQL when OFFICE360_TEST_BACKEND=postgres (see scripts/test.sh)."""
     if not database_url and os.environ.get("OFFICE360_TEST_BACKEND") == "postgres":

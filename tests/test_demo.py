@@ -180,7 +180,9 @@ def test_demo_state_stays_in_the_demo_folder(tmp_path: Path) -> None:
         assert Path(env["KIVY_HOME"]).is_relative_to(tmp_path)
 
 
-def test_the_windows_log_each_line_once_and_no_http_debug(tmp_path: Path) -> None:
+def test_the_windows_log_each_line_once_and_no_http_debug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As the kiosk and display start: the configuration (which imports python-escpos, and it
     calls logging.basicConfig()), then Kivy."""
     script = (
@@ -191,13 +193,13 @@ def test_the_windows_log_each_line_once_and_no_http_debug(tmp_path: Path) -> Non
         "Logger.info('Probe: said once')\n"
         "logging.getLogger('urllib3.connectionpool').debug('http noise')\n"
     )
-    if os.environ.get("KIVY_LOG_MODE"):
-        pytest.skip("KIVY_LOG_MODE is set here: the demo keeps the caller's choice")
+    monkeypatch.delenv("KIVY_LOG_MODE", raising=False)  # the demo would keep the caller's
     env = {
         **demo_environment(EXAMPLE, tmp_path, 8999),
         "KIVY_HOME": str(tmp_path / "kivy"),
         "KIVY_NO_ARGS": "1",
     }
+    env.pop("KIVY_NO_CONSOLELOG", None)  # tests/display/conftest.py sets it for the whole run
     run = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -225,3 +227,18 @@ def test_demo_camera_shows_the_genuine_code_first(tmp_path: Path) -> None:
             break
     else:
         pytest.fail("no code in the demo camera's images")
+
+
+def test_demo_refuses_a_configuration_with_a_database_server(tmp_path: Path) -> None:
+    """It makes an admin user with a printed password: never in a real installation's database."""
+    run = subprocess.run(
+        demo_command(free_port(), tmp_path / "demo", 2),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "OFFICE360__HUB__DATABASE_URL": '"postgresql+psycopg://x@db/o"'},
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "names a database server" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "demo").exists()

@@ -172,3 +172,45 @@ def test_device_names_are_made_acceptable_to_the_hub(
 ) -> None:
     pairing = PairingClient(thread_hub.url, "kiosk", tmp_path, device_name=name)
     assert pairing.open()
+
+
+def test_a_hub_older_than_the_secret_still_pairs_a_new_device(tmp_path: Path) -> None:
+    """Such a hub answers no secret and refuses unknown fields: the device sends none."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    collected: list[dict[str, object]] = []
+
+    class OldHub(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/api/v1/pairing":
+                answer, status = {"status": "waiting", "expires_in_s": 600}, 200
+            elif set(body) != {"code"}:
+                answer, status = {"error": "invalid_request", "message": "extra field"}, 422
+            else:
+                collected.append(body)
+                answer = {"status": "collected", "token": "o360_old", "role": "display"}
+                answer, status = answer | {"office": "centro"}, 200
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), OldHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        pairing = client_for(url, tmp_path / "state", Recorder())
+        pairing.open()
+        thread, result = in_thread(pairing)
+        thread.join(10)
+        assert result == ["o360_old"]
+        assert collected and "secret" not in collected[0]
+    finally:
+        server.shutdown()

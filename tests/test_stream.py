@@ -1,4 +1,5 @@
-"""The SSE parser as a table, and EventStream against a real event server on 127.0.0.1."""
+"""The SSE parser as a table, and EventStream against a real event server on 127.0.0.1 (and a
+real hub, for the opening block of a history that started over)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 
-from office360.stream import CONNECTED, RECONNECTING, STOPPED, EventStream, SseEvent, SseParser
+from office360.stream import (
+    CONNECTED,
+    RECONNECTING,
+    STOPPED,
+    EventStream,
+    SseEvent,
+    SseParser,
+    rewound,
+)
+from tests.hubtools import ThreadHub
 
 # --- the parser -------------------------------------------------------------------------------
 
@@ -340,3 +351,118 @@ def test_silence_longer_than_the_read_timeout_reconnects() -> None:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+# --- the hub's opening block, and a history that started over ---------------------------------
+
+OPENING_CASES = [
+    ("id-only block first", [b"id: 3\nretry: 2000\n\n"], "3"),
+    ("opening and an event in one chunk", [b"id: 3\n\nid: 4\ndata: x\n\n"], "3"),
+    ("a comment before it", [b": hello\n\nid: 7\n\n"], "7"),
+    ("byte by byte", [bytes([b]) for b in b"id: 12\r\n\r\n"], "12"),
+    ("an event first: no opening", [b"id: 4\ndata: x\n\nid: 2\n\n"], None),
+    ("no id at all", [b": ping\n\ndata: x\n\n"], None),
+    ("the first id-only block wins", [b"id: 5\n\nid: 9\n\n"], "5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "chunks", "expected"), OPENING_CASES, ids=[c[0] for c in OPENING_CASES]
+)
+def test_parser_reads_the_opening_id(name: str, chunks: list[bytes], expected: str | None) -> None:
+    parser = SseParser()
+    for chunk in chunks:
+        parser.feed(chunk)
+    assert parser.opening_id == expected
+
+
+REWOUND_CASES = [
+    (None, "5", False),  # nothing to resume from
+    ("5", "5", False),  # the usual resume
+    ("5", "9", False),
+    ("120", "7", True),  # the hub's database was restored or reset
+    ("120", "0", True),
+    ("x", "7", True),  # the hub answers an id it never sent with its newest
+    ("120", "x", False),  # not this hub's ids
+]
+
+
+@pytest.mark.parametrize(("sent", "opening", "expected"), REWOUND_CASES)
+def test_rewound_table(sent: str | None, opening: str, expected: bool) -> None:
+    assert rewound(sent, opening) is expected
+
+
+def _ticket(hub: ThreadHub) -> dict[str, Any]:
+    r = requests.post(
+        f"{hub.url}/api/v1/tickets",
+        json={"service": "general"},
+        headers=hub.headers("kiosk"),
+        timeout=5,
+    )
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json())
+
+
+def test_a_hub_whose_ids_start_over_says_so_before_its_events(thread_hub: ThreadHub) -> None:
+    """A real hub: resuming from an id above its newest (a restored or reset database) reports
+    the rewind first, then hands over the events that follow, and resumes from the hub's ids."""
+    _ticket(thread_hub)
+    log: list[tuple[str, ...]] = []
+    lock = threading.Lock()
+
+    def on_event(event: SseEvent) -> None:
+        with lock:
+            log.append(("event", event.event, event.id or ""))
+
+    def on_rewind(sent: str, opening: str) -> None:
+        with lock:
+            log.append(("rewind", sent, opening))
+
+    stream = EventStream(
+        f"{thread_hub.url}/api/v1/events",
+        on_event,
+        token=thread_hub.token("display"),
+        last_event_id="100000",
+        on_rewind=on_rewind,
+        backoff_s=0.05,
+    ).start()
+    try:
+        wait_until(lambda: stream.state == CONNECTED and stream.last_event_id != "100000")
+        newest = int(stream.last_event_id or 0)
+        assert log == [("rewind", "100000", str(newest))]
+        issued = _ticket(thread_hub)
+        wait_until(lambda: any(e[1] == "ticket.issued" for e in log))
+        first = next(e for e in log if e[0] == "event")
+        assert int(first[2]) == newest + 1
+        stream.drop_connection()  # an ordinary resume after that: no second rewind
+        wait_until(lambda: stream.connects == 2)
+        again = _ticket(thread_hub)
+        wait_until(lambda: sum(e[1] == "ticket.issued" for e in log) == 2)
+        assert [e for e in log if e[0] == "rewind"] == [("rewind", "100000", str(newest))]
+        assert stream.rewinds == 1
+        assert issued["number"] != again["number"]
+    finally:
+        stream.stop()
+
+
+def test_a_failing_rewind_handler_does_not_stop_the_stream(thread_hub: ThreadHub) -> None:
+    rec = Recorder()
+
+    def on_rewind(_sent: str, _opening: str) -> None:
+        raise RuntimeError("bad handler")
+
+    stream = EventStream(
+        f"{thread_hub.url}/api/v1/events",
+        rec.on_event,
+        token=thread_hub.token("display"),
+        last_event_id="100000",
+        on_rewind=on_rewind,
+        backoff_s=0.05,
+    ).start()
+    try:
+        wait_until(lambda: stream.rewinds == 1)
+        _ticket(thread_hub)
+        wait_until(lambda: any(e.event == "ticket.issued" for e in rec.events))
+        assert stream.connects == 1
+    finally:
+        stream.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -151,9 +152,11 @@ def refusal(exc: DomainError, lang: str | None) -> JSONResponse:
 
 def public_scope(request: Request) -> str:
     """Idempotency scope of a booking without a token: one per client address (as the rate limits
-    see it), so two citizens never share a key's stored answer. Hashed: the column holds 64."""
-    address = hashlib.sha256(client_address(request).encode()).hexdigest()[:32]
-    return f"appointments:public:{address}"
+    see it), so two citizens never share a key's stored answer. Keyed with the hub's secret:
+    a plain hash of an IPv4 address is reversed by trying them all."""
+    secret = request.app.state.hub.service.secret
+    address = hmac.new(secret, client_address(request).encode(), hashlib.sha256).hexdigest()
+    return f"appointments:public:{address[:32]}"
 
 
 async def _write(state: State, scope: str, key: str | None, digest: str, fn: Any) -> JSONResponse:

@@ -29,7 +29,7 @@ async def stream_events(
     state: State,
     caller: Caller,
     office: Annotated[str | None, Query(max_length=40)] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     office_id = state.service.office(office, caller).id
     last = await state.run(_last_id, state)
@@ -45,7 +45,9 @@ def _resume_from(last_event_id: str | None, last: int) -> int:
     """The id to send events after: the client's Last-Event-ID when it is a number this hub could
     have sent; else the newest (an id from before a restored or reset database would otherwise
     wait for events that never come)."""
-    if not last_event_id or not last_event_id.isascii() or not last_event_id.isdigit():
+    if not last_event_id or len(last_event_id) > 20 or not last_event_id.isascii():
+        return last
+    if not last_event_id.isdigit():
         return last
     return min(int(last_event_id), last)
 

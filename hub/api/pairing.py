@@ -33,7 +33,10 @@ class PairingCode(Strict):
 class CollectPairing(Strict):
     code: str = Code
     secret: str = Field(
-        "", max_length=100, description="what POST /pairing answered to this device"
+        "",
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="what POST /pairing answered to this device",
     )
 
 

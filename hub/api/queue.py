@@ -32,8 +32,9 @@ async def queue_state(state: State, caller: Caller, office: OfficeId = None) -> 
 
 @router.post("/devices/health", tags=["devices"])
 async def report_health(body: HealthReport, state: State, caller: Caller) -> dict[str, Any]:
-    """The last report per device name. A name belongs to the token that first reported under
-    it: another token gets 409 device_name_taken (hub/pairing.py claim_device_name)."""
+    """The last report per device of the caller's office: the same name in two offices is two
+    devices. In its office a name belongs to one token: another gets 409 device_name_taken
+    (hub/pairing.py claim_device_name)."""
     if caller.role not in CAN_REPORT_HEALTH:
         raise DomainError("forbidden", "only kiosks and displays report their health")
     svc = state.service
@@ -41,10 +42,8 @@ async def report_health(body: HealthReport, state: State, caller: Caller) -> dic
     report = body.model_dump(exclude={"device"})
 
     def work(conn: Any, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-        owner = pairing.claim_device_name(conn, caller, body.device, office.id)
-        result = svc.report_health(conn, events, caller, body.device, report)
-        pairing.set_device_owner(conn, body.device, owner)
-        return result
+        owner = pairing.claim_device_name(conn, caller, office.id, body.device)
+        return svc.report_health(conn, events, caller, body.device, report, owner)
 
     outcome = await state.write(lambda: svc.run_write(caller.scope, None, "", work))
     assert outcome.body is not None
@@ -56,7 +55,7 @@ async def list_devices(
     state: State, caller: Caller, office: OfficeId = None
 ) -> list[dict[str, Any]]:
     """The caller's office's devices (403 wrong_office for another); an admin of all offices
-    sees every office's, or one office's with `office`."""
+    sees every office's (one row per office and name), or one office's with `office`."""
     if caller.role not in ("admin", "manager"):
         raise DomainError("forbidden", "only managers and admins see device health")
     office_id = report_office(state.service.settings, caller, office)

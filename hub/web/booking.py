@@ -20,7 +20,8 @@ from ..api.deps import State
 from ..appointments_service import AppointmentService, citizen_messages
 from . import SECURITY_HEADERS, templates
 from .booking_text import LANGS, TEXT, error_text, long_date
-from .common import THEME_COOKIE
+from .common import LANG_COOKIE, THEME_COOKIE, low_reach, secure
+from .i18n import pick_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,14 +35,14 @@ def _appts(request: Request) -> AppointmentService:
     return request.app.state.appointments  # type: ignore[no-any-return]
 
 
-def pick_lang(request: Request, asked: str | None) -> str:
-    if asked in LANGS:
-        return asked  # type: ignore[return-value]
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGS:
-            return code
-    return LANGS[0]
+def pick_lang(request: Request, asked: str | None, preferred: str | None = None) -> str:
+    """As the other pages: ?lang= (or the form's lang), the o360_lang cookie, then `preferred`
+    (an appointment's own language), the browser's Accept-Language, then Spanish."""
+    cookie = request.cookies.get(LANG_COOKIE)
+    if preferred in LANGS and asked not in LANGS and cookie not in LANGS:
+        return preferred  # type: ignore[return-value]
+    lang = pick_language(asked, cookie, request.headers.get("accept-language"))
+    return lang if lang in LANGS else LANGS[0]
 
 
 def _render(
@@ -51,8 +52,12 @@ def _render(
     context: dict[str, Any],
     status: int = 200,
     private: bool = False,
+    keep: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    """`keep`: the query the language switch carries, when it is not this request's own (a
+    re-rendered form after a POST keeps the citizen's service, day and slot)."""
+    query = request.query_params.items() if keep is None else keep.items()
+    params = {k: v for k, v in query if k != "lang"}
     other = "en" if lang == "es" else "es"
     appts = _appts(request)
     office = appts.hub.office(None)
@@ -63,10 +68,16 @@ def _render(
         "switch_url": f"{request.url.path}?{urlencode({**params, 'lang': other})}",
         "switch_lang": other,
         "high_contrast": request.cookies.get(THEME_COOKIE) == "hc",
+        "low_reach": low_reach(request),
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     response.headers.update(SECURITY_HEADERS)
+    asked = request.query_params.get("lang")
+    if asked == lang and request.cookies.get(LANG_COOKIE) != lang:  # remembered, as elsewhere
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure(request)
+        )
     if private:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -319,6 +330,7 @@ async def _details_again(
             "back_url": _url("/book", day=day.isoformat(), **base),
         },
         422,
+        keep={"service": chosen["id"], "day": day.isoformat(), "slot": data["slot"]},
     )
 
 
@@ -339,7 +351,7 @@ async def manage_page(
         appt = await state.run(appts.read, appointment_id, None, t)
     except DomainError:
         return _not_found(request, pick_lang(request, lang))
-    lang = pick_lang(request, lang or appt["lang"])
+    lang = pick_lang(request, lang, appt["lang"])
     T = TEXT[lang]
     day = date.fromisoformat(appt["local_day"])
     heading, lead = T["done_title"], T["done_lead"]

@@ -14,6 +14,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lang_switch": "English",
         "lang_switch_name": "Read this page in English",
         "theme": "Alto contraste",
+        "layout": "Alcance bajo",
         "step": "Paso {n} de 4",
         "choose_service": "¿Para qué trámite es la cita?",
         "choose_service_help": "Elija un servicio. No necesita cuenta.",
@@ -56,6 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
         "ics": "Añadir al calendario (.ics)",
         "video_link": "Entrar en la sala de vídeo",
         "video_when": "El enlace funciona a la hora de la cita.",
+        "video_how": "Su cita es por vídeo: no tiene que venir a la oficina. El {day} a las "
+        "{time}, abra esta página en el móvil o el ordenador y únase desde aquí.",
         "video_join": "Ya estoy listo: ponerme en la cola",
         "video_join_help": "A la hora de la cita, pulse aquí: el mostrador le llamará por vídeo "
         "y verá su turno en el móvil.",
@@ -82,6 +85,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lang_switch": "Español",
         "lang_switch_name": "Leer esta página en español",
         "theme": "High contrast",
+        "layout": "Low reach",
         "step": "Step {n} of 4",
         "choose_service": "What is the appointment for?",
         "choose_service_help": "Choose a service. No account needed.",
@@ -124,6 +128,8 @@ TEXT: dict[str, dict[str, str]] = {
         "ics": "Add to calendar (.ics)",
         "video_link": "Join the video room",
         "video_when": "The link works at the time of the appointment.",
+        "video_how": "Your appointment is by video: you do not need to come to the office. On "
+        "{day} at {time}, open this page on your phone or computer and join from here.",
         "video_join": "I am ready: join the queue",
         "video_join_help": "At the time of your appointment, press here: a desk will call you by "
         "video and your phone shows your turn.",

@@ -29,6 +29,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 LANG_COOKIE = "o360_lang"
 THEME_COOKIE = "o360_theme"
+LAYOUT_COOKIE = "o360_layout"  # "low": the low-reach layout for wheelchair users
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -68,6 +69,11 @@ def language(request: Request, preferred: str | None = None) -> str:
     )
 
 
+def low_reach(request: Request) -> bool:
+    """The low-reach layout (controls in the lower half of the screen) is on for this browser."""
+    return request.cookies.get(LAYOUT_COOKIE) == "low"
+
+
 def secure(request: Request) -> bool:
     s = settings(request)
     return secure_cookies(request, s.web.secure_cookies, s.hub.public_url)
@@ -102,6 +108,7 @@ def render(
             "t": translator(lang),
             "csrf": csrf_token(request),
             "high_contrast": request.cookies.get(THEME_COOKIE) == "hc",
+            "low_reach": low_reach(request),
             "path": request.url.path,
             "lang_url": lambda code: _with_lang(request, code),
             **context,

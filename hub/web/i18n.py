@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "app": "office360",
         "skip": "Saltar al contenido",
         "theme": "Alto contraste",
+        "layout": "Alcance bajo",
         "language": "Idioma",
         "signin.title": "Acceso del personal",
         "signin.login": "Usuario",
@@ -115,6 +116,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "phone.keep_open": "Deje esta página abierta: se actualiza sola y le avisará cuando le llamen.",
         "phone.sound": "Activar aviso sonoro",
         "phone.sound_on": "Aviso sonoro activado",
+        "phone.tap_needed": "Toque la página una vez: sin ese toque el móvil no puede vibrar ni "
+        "sonar cuando le llamen.",
         "phone.live": "Actualizado en directo",
         "phone.offline": "Sin conexión; reintentando…",
         "phone.final": "Este número ya está cerrado: no recibirá más avisos.",
@@ -200,6 +203,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "app": "office360",
         "skip": "Skip to content",
         "theme": "High contrast",
+        "layout": "Low reach",
         "language": "Language",
         "signin.title": "Staff sign-in",
         "signin.login": "Login",
@@ -299,6 +303,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "phone.keep_open": "Keep this page open: it updates itself and tells you when you are called.",
         "phone.sound": "Turn on sound alert",
         "phone.sound_on": "Sound alert on",
+        "phone.tap_needed": "Tap the page once: until you do, your phone cannot vibrate or make a "
+        "sound when you are called.",
         "phone.live": "Updated live",
         "phone.offline": "Offline; retrying…",
         "phone.final": "This number is closed: no more updates will come.",

@@ -23,22 +23,6 @@ service = "taxes"
 capacity = 1
 """
 
-NORTE = """
-[[offices]]
-id = "norte"
-name = "Oficina Norte"
-timezone = "Europe/Madrid"
-
-  [[offices.services]]
-  id = "general"
-  prefix = "N"
-  names = { es = "General", en = "General" }
-
-  [[offices.desks]]
-  id = "n1"
-  services = ["general"]
-"""
-
 
 @pytest.fixture
 def make_hub(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., ThreadHub]]:

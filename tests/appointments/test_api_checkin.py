@@ -19,8 +19,7 @@ from office360.qrtoken import (
     generate_signing_key,
 )
 from tests.appointments.apptools import TUESDAY, booked, check_in, slot_at, token_of
-from tests.appointments.conftest import NORTE
-from tests.hubtools import FakeClock, ThreadHub, tampered
+from tests.hubtools import NORTE, FakeClock, ThreadHub, tampered
 
 
 def _next(hub: ThreadHub, desk: str = "1") -> requests.Response:

@@ -1,5 +1,6 @@
-"""Device health: reports are checked on the way in, listed per office, and a device name belongs
-to the token that first reported under it."""
+"""Device health: reports are checked on the way in and kept per office and device name; in its
+office a name belongs to the token that first reported under it, or to the one last paired under
+it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import create_engine, insert
 from hub import repository, tables
 from hub.auth import hash_token
 from tests.hubtools import (
+    NORTE,
     FakeClock,
     ThreadHub,
     database_url_for,
@@ -23,22 +25,6 @@ from tests.hubtools import (
     make_token,
     write_config,
 )
-
-NORTE = """
-[[offices]]
-id = "norte"
-name = "Oficina Norte"
-timezone = "Europe/Madrid"
-
-  [[offices.services]]
-  id = "general"
-  prefix = "N"
-  names = { es = "General", en = "General" }
-
-  [[offices.desks]]
-  id = "n1"
-  services = ["general"]
-"""
 
 
 @pytest.fixture
@@ -147,27 +133,132 @@ def revoke(hub: ThreadHub, token: str) -> None:
     engine.dispose()
 
 
-def test_a_device_name_belongs_to_the_token_that_reported_it_first(hub: ThreadHub) -> None:
+def listed(hub: ThreadHub, token: str, office: str | None = None) -> dict[tuple[str, str], Any]:
+    """(device, office) -> its row, as GET /devices lists them."""
+    return {(d["device"], d["office"]): d for d in devices(hub, token, office).json()}
+
+
+def pair(hub: ThreadHub, code: str, device: str, office: str, role: str = "kiosk") -> str:
+    """A token got the way a device gets it: open CODE, an admin approves, the device collects."""
+    body = {"code": code, "role": role, "device": device, "office": office}
+    opened = requests.post(f"{hub.url}/api/v1/pairing", json=body, timeout=5)
+    assert opened.status_code == 200, opened.text
+    approved = requests.post(
+        f"{hub.url}/api/v1/pairing/approve",
+        json={"code": code},
+        headers=bearer(hub.token("admin")),
+        timeout=5,
+    )
+    assert approved.status_code == 200, approved.text
+    got = requests.post(
+        f"{hub.url}/api/v1/pairing/collect",
+        json={"code": code, "secret": opened.json()["secret"]},
+        timeout=5,
+    )
+    assert got.status_code == 200, got.text
+    return str(got.json()["token"])
+
+
+def test_the_same_name_in_two_offices_is_two_devices(hub: ThreadHub) -> None:
+    """Kiosks default to "kiosk-1" and displays to "display-<hostname>": every office has them."""
+    centro, norte = (make_token(hub.config, "kiosk", office=o) for o in ("centro", "norte"))
+    display_centro = make_token(hub.config, "display", office="centro")
+    display_norte = make_token(hub.config, "display", office="norte")
+    for n in (1, 2):  # each goes on reporting, and neither touches the other's row
+        assert report(hub, centro, "kiosk-1", details={"c": n}).status_code == 200
+        answer = report(hub, norte, "kiosk-1", details={"n": n})
+        assert answer.status_code == 200
+        assert answer.json()["office"] == "norte"
+        for token in (display_centro, display_norte):
+            assert report(hub, token, "display-raspberrypi").status_code == 200
+    rows = listed(hub, hub.token("admin"))
+    assert list(rows) == [
+        ("display-raspberrypi", "centro"),
+        ("display-raspberrypi", "norte"),
+        ("kiosk-1", "centro"),
+        ("kiosk-1", "norte"),
+    ]
+    assert rows["kiosk-1", "centro"]["report"]["details"] == {"c": 2}
+    assert rows["kiosk-1", "norte"]["report"]["details"] == {"n": 2}
+    assert {r["role"] for r in rows.values() if r["device"] == "kiosk-1"} == {"kiosk"}
+    manager = make_token(hub.config, "manager", office="norte")
+    assert list(listed(hub, manager)) == [("display-raspberrypi", "norte"), ("kiosk-1", "norte")]
+
+
+def test_in_its_office_a_device_name_belongs_to_the_token_that_reported_it_first(
+    hub: ThreadHub,
+) -> None:
     kiosk = make_token(hub.config, "kiosk", office="centro")
     assert report(hub, kiosk, details={"n": 1}).status_code == 200
-    for own_name, intruder in (
-        ("d-norte", make_token(hub.config, "display", office="norte")),  # another office, role
-        ("k-door", make_token(hub.config, "kiosk", office="centro")),  # another token
+    for n, intruder in enumerate(
+        (
+            make_token(hub.config, "kiosk", office="centro"),  # another kiosk of the office
+            make_token(hub.config, "display", office="centro"),  # a display of the office
+            make_token(hub.config, "kiosk"),  # a kiosk of no office reports to the default one
+        )
     ):
         taken = report(hub, intruder, details={"n": 666})
         assert (taken.status_code, taken.json()["error"]) == (409, "device_name_taken")
-        assert report(hub, intruder, own_name).status_code == 200
+        assert report(hub, intruder, f"k-own-{n}").status_code == 200
     assert report(hub, kiosk, details={"n": 2}).status_code == 200  # the owner goes on
     admin = hub.token("admin")
-    rows = {d["device"]: d for d in devices(hub, admin).json()}
-    assert (rows["k-deep"]["office"], rows["k-deep"]["report"]["details"]) == ("centro", {"n": 2})
-    # an admin may report under any name without taking it over
-    assert report(hub, admin, details={"n": 3}).status_code == 200
-    assert report(hub, kiosk, details={"n": 4}).status_code == 200
+    row = listed(hub, admin)["k-deep", "centro"]
+    assert (row["role"], row["report"]["details"]) == ("kiosk", {"n": 2})
     # a replaced device: once the old token is revoked, the new one takes the name
     replacement = make_token(hub.config, "kiosk", office="centro")
     assert report(hub, replacement).status_code == 409
     revoke(hub, kiosk)
     assert report(hub, replacement, details={"n": 5}).status_code == 200
-    rows = {d["device"]: d for d in devices(hub, admin).json()}
-    assert rows["k-deep"]["report"]["details"] == {"n": 5}
+    assert listed(hub, admin)["k-deep", "centro"]["report"]["details"] == {"n": 5}
+    other = make_token(hub.config, "kiosk", office="centro")
+    assert report(hub, other).status_code == 409  # and holds it in turn
+
+
+def test_a_re_paired_device_takes_its_name_and_its_old_token_is_refused(hub: ThreadHub) -> None:
+    """Pairing again does not revoke the old token; the new one owns the name from collection."""
+    old = pair(hub, "KD47XQ", "kiosk-1", "norte")
+    assert report(hub, old, "kiosk-1", details={"token": "old"}).status_code == 200
+    centro = pair(hub, "HJKMNP", "kiosk-1", "centro")  # another office's kiosk-1: not this one
+    assert report(hub, centro, "kiosk-1").status_code == 200
+    assert report(hub, old, "kiosk-1", details={"token": "old"}).status_code == 200
+    other_name = pair(hub, "QRTWXY", "kiosk-2", "norte")  # paired under another name: no claim
+    taken = report(hub, other_name, "kiosk-1")
+    assert (taken.status_code, taken.json()["error"]) == (409, "device_name_taken")
+    new = pair(hub, "TWXY34", "kiosk-1", "norte")
+    refused = report(hub, old, "kiosk-1", details={"token": "old again"})
+    assert (refused.status_code, refused.json()["error"]) == (409, "device_name_taken")
+    assert report(hub, new, "kiosk-1", details={"token": "new"}).status_code == 200
+    rows = listed(hub, hub.token("admin"))
+    assert rows["kiosk-1", "norte"]["report"]["details"] == {"token": "new"}
+    assert report(hub, centro, "kiosk-1").status_code == 200  # centro's kiosk-1 untouched
+    assert report(hub, old, "kiosk-1").status_code == 409
+
+
+def test_an_admin_report_keeps_the_office_role_and_owner_of_the_row(hub: ThreadHub) -> None:
+    display = make_token(hub.config, "display", office="norte")
+    assert report(hub, display, "display-raspberrypi", details={"n": 1}).status_code == 200
+    admin_norte = make_token(hub.config, "admin", office="norte")
+    answer = report(hub, admin_norte, "display-raspberrypi", details={"n": 2})
+    assert (answer.status_code, answer.json()["office"]) == (200, "norte")
+    admin = hub.token("admin")  # of all offices: reports to the default office, centro
+    assert report(hub, admin, "display-raspberrypi", details={"n": 3}).json()["office"] == "centro"
+    rows = listed(hub, admin)
+    norte = rows["display-raspberrypi", "norte"]
+    assert (norte["office"], norte["role"], norte["report"]["details"]) == (
+        "norte",
+        "display",
+        {"n": 2},
+    )
+    # the admin took nothing over: the display goes on, another device is still refused
+    assert report(hub, display, "display-raspberrypi", details={"n": 4}).status_code == 200
+    intruder = make_token(hub.config, "display", office="norte")
+    assert report(hub, intruder, "display-raspberrypi").status_code == 409
+    # centro had no such device: the admin's report made a row of its own with no owner, which
+    # the first device of centro to report under the name takes
+    centro = rows["display-raspberrypi", "centro"]
+    assert (centro["role"], centro["report"]["details"]) == ("admin", {"n": 3})
+    first = make_token(hub.config, "display", office="centro")
+    assert report(hub, first, "display-raspberrypi").status_code == 200
+    assert listed(hub, admin)["display-raspberrypi", "centro"]["role"] == "display"
+    second = make_token(hub.config, "kiosk", office="centro")
+    assert report(hub, second, "display-raspberrypi").status_code == 409

@@ -83,3 +83,16 @@ def test_encoded_frame_is_compact_utf8() -> None:
             '"office":"centro","desk_name":"Mostrador ñ"}\n\n'
         ).encode()
     )
+
+
+def test_a_stream_that_subscribes_while_the_hub_stops_ends_at_once() -> None:
+    async def scenario() -> tuple[list[object], list[object], int]:
+        broker = Broker()
+        before = broker.subscribe("centro")
+        broker.close_all()
+        late = broker.subscribe("centro")  # a request that was still reading the missed events
+        broker.publish([{"id": 1, "type": "ticket.issued", "office": "centro"}])
+        return before.queue.drain(), late.queue.drain(), len(broker)
+
+    before, late, left = asyncio.run(scenario())
+    assert before == [None] and late == [None] and left == 0

@@ -12,23 +12,15 @@ import requests
 
 from tests.hub.sse import SSEReader
 from tests.hub.test_api_errors import assert_error, post
-from tests.hubtools import FakeClock, LiveHub, ThreadHub, free_port, make_token, write_config
-
-NORTE = """
-[[offices]]
-id = "norte"
-name = "Oficina Norte"
-timezone = "Europe/Madrid"
-
-  [[offices.services]]
-  id = "general"
-  prefix = "N"
-  names = { es = "General", en = "General" }
-
-  [[offices.desks]]
-  id = "n1"
-  services = ["general"]
-"""
+from tests.hubtools import (
+    NORTE,
+    FakeClock,
+    LiveHub,
+    ThreadHub,
+    free_port,
+    make_token,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -110,15 +102,19 @@ def test_a_forged_non_ascii_csrf_token_is_refused_not_a_crash(thread_hub: Thread
             allow_redirects=False,
         )
         assert r.status_code == 403, r.text
-        r = browser.post(
-            f"{thread_hub.url}/api/v1/desks/1/pause",
-            headers={"X-CSRF-Token": "\xe9"},
-            timeout=5,
-        )
-        assert r.status_code in (401, 403) and r.json()["error"] in ("unauthorized", "csrf_failed")
 
 
-@pytest.mark.parametrize("last_id", ["\xb2", "99999999999999999999", "1000000"])
+def test_a_signed_in_desk_with_a_non_ascii_csrf_header_gets_403(live_hub: LiveHub) -> None:
+    from tests.web.test_sessions_api import signed_in_session
+
+    session, csrf = signed_in_session(live_hub)
+    url = f"{live_hub.url}/api/v1/desks/1/pause"
+    r = session.post(url, headers={"X-CSRF-Token": "\xe9"}, timeout=5)
+    assert_error(r, 403, "csrf_failed")
+    assert session.post(url, headers={"X-CSRF-Token": csrf}, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("last_id", ["\xb2", "99999999999999999999", "1000000", "1" * 21, "12a"])
 def test_a_last_event_id_this_hub_never_sent_resumes_from_the_newest(
     thread_hub: ThreadHub, last_id: str
 ) -> None:
@@ -171,3 +167,17 @@ def test_a_transfer_is_not_a_service_time(thread_hub: ThreadHub) -> None:
         seconds = repository.recent_service_seconds(conn, "centro", "general", 20)
     engine.dispose()
     assert seconds == [300.0]
+
+
+def test_a_pairing_secret_that_is_not_text_is_refused_not_a_crash(thread_hub: ThreadHub) -> None:
+    from tests.hub.test_pairing import approve, pair
+
+    assert pair(thread_hub, "ACDE34").status_code in (200, 201)
+    assert approve(thread_hub, "ACDE34").status_code == 200
+    r = requests.post(
+        f"{thread_hub.url}/api/v1/pairing/collect",
+        data=b'{"code": "ACDE34", "secret": "\\ud800"}',  # a lone surrogate: valid JSON
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert_error(r, 422, "invalid_request")

@@ -5,6 +5,7 @@
   var S = cfg.strings;
   var ticket = cfg.ticket;
   var audio = null;
+  var tapped = false;  // the browser allows vibration and sound only after a touch on the page
   var FINAL = { done: 1, no_show: 1, cancelled: 1, transferred: 1 };
 
   function $(id) { return document.getElementById(id); }
@@ -25,6 +26,7 @@
     var final = !!FINAL[st];
     $('keep-open').hidden = final;
     $('sound-row').hidden = final;
+    $('tap-hint').hidden = final || tapped;
     if (final) { $('live').textContent = S['phone.final']; $('live').className = 'live final'; }
     if (st === 'waiting') {
       var p = ticket.position;
@@ -61,6 +63,8 @@
     var b = $('sound');
     b.setAttribute('aria-pressed', 'true');
     b.textContent = S['phone.sound_on'];
+    tapped = true;
+    $('tap-hint').hidden = true;
   }
   $('sound').addEventListener('click', unlock);
   document.addEventListener('pointerdown', unlock, { once: true });
