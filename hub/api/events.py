@@ -47,9 +47,7 @@ def _resume_from(last_event_id: str | None, last: int) -> int:
     wait for events that never come)."""
     if not last_event_id or len(last_event_id) > 20 or not last_event_id.isascii():
         return last
-    if not last_event_id.isdigit():
-        return last
-    return min(int(last_event_id), last)
+    return min(int(last_event_id), last) if last_event_id.isdigit() else last
 
 
 def _last_id(state: HubState) -> int:

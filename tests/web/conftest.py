@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
-from tests.hubtools import LiveHub, live_hub_in
+from tests.appointments.conftest import APPOINTMENTS
+from tests.hubtools import FakeClock, LiveHub, ThreadHub, free_port, live_hub_in, write_config
 
 from .webtools import CHROMIUM_ARGS
 
@@ -94,3 +95,28 @@ def browser_context_factory(browser: Browser) -> Iterator[Callable[[], BrowserCo
     yield make
     for context in made:
         context.close()
+
+
+@pytest.fixture
+def phone_390(browser: Browser) -> Iterator[BrowserContext]:
+    """A common phone (390x844, touch)."""
+    yield from _context(browser, viewport={"width": 390, "height": 844}, has_touch=True)
+
+
+@pytest.fixture
+def desk_1280(browser: Browser) -> Iterator[BrowserContext]:
+    """A desk screen (1280x800)."""
+    yield from _context(browser, viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture
+def appt_hub(tmp_path: Path) -> Iterator[ThreadHub]:
+    """The hub in a thread, taking appointments (tests/appointments' configuration), on a fake
+    clock at Monday 2 March 2026, 09:30 in Madrid."""
+    port = free_port()
+    hub = ThreadHub(
+        write_config(tmp_path, port, APPOINTMENTS.format(late="walk_in")), port, FakeClock()
+    )
+    hub.start()
+    yield hub
+    hub.stop()

@@ -4,37 +4,14 @@ the o360_lang cookie; /book/manage of a video appointment speaks of video, not o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from tests.appointments.apptools import MONDAY, booked, slot_at
-from tests.appointments.conftest import APPOINTMENTS
-from tests.hubtools import FakeClock, ThreadHub, free_port, write_config
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[ThreadHub]:
-    port = free_port()
-    running = ThreadHub(
-        write_config(tmp_path, port, APPOINTMENTS.format(late="walk_in")), port, FakeClock()
-    )
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        bypass_csp=True, locale="en-GB", viewport={"width": 390, "height": 844}, has_touch=True
-    )
-    yield context
-    context.close()
+from tests.hubtools import ThreadHub
 
 
 def _html_lang(text: str) -> str:
@@ -44,11 +21,11 @@ def _html_lang(text: str) -> str:
 
 
 def test_the_language_switch_after_a_form_error_keeps_service_day_and_slot(
-    hub: ThreadHub, phone: BrowserContext
+    appt_hub: ThreadHub, phone_390: BrowserContext
 ) -> None:
-    slot = slot_at(hub, "11:00")
-    page = phone.new_page()
-    page.goto(f"{hub.url}/book?lang=en&service=general&day={MONDAY}")
+    slot = slot_at(appt_hub, "11:00")
+    page = phone_390.new_page()
+    page.goto(f"{appt_hub.url}/book?lang=en&service=general&day={MONDAY}")
     page.get_by_role("link", name="11:00", exact=True).click()
     page.click("form.booking-form button[type=submit]")  # no name
     expect(page.locator("#errors")).to_be_visible()
@@ -66,8 +43,8 @@ def test_the_language_switch_after_a_form_error_keeps_service_day_and_slot(
     expect(page.locator("h1")).to_have_text("Cita confirmada")
 
 
-def test_the_booking_pages_follow_the_language_cookie(hub: ThreadHub) -> None:
-    book = f"{hub.url}/book"
+def test_the_booking_pages_follow_the_language_cookie(appt_hub: ThreadHub) -> None:
+    book = f"{appt_hub.url}/book"
     spanish_browser = {"Accept-Language": "es-ES,es;q=0.9"}
     r = requests.get(book, headers=spanish_browser, timeout=5)
     assert _html_lang(r.text) == "es"
@@ -77,7 +54,7 @@ def test_the_booking_pages_follow_the_language_cookie(hub: ThreadHub) -> None:
     r = requests.get(f"{book}?lang=es", headers=spanish_browser, cookies=cookie, timeout=5)
     assert _html_lang(r.text) == "es"  # ?lang= beats the cookie, and is remembered
     assert r.cookies.get("o360_lang") == "es"
-    appt = booked(hub, "10:00", lang="es")
+    appt = booked(appt_hub, "10:00", lang="es")
     r = requests.get(appt["manage_url"], cookies=cookie, timeout=5)
     assert _html_lang(r.text) == "en"
     r = requests.get(appt["manage_url"], headers={"Accept-Language": "en"}, timeout=5)
@@ -92,9 +69,9 @@ def test_the_booking_pages_follow_the_language_cookie(hub: ThreadHub) -> None:
     ],
 )
 def test_the_manage_page_of_a_video_appointment_speaks_of_video_not_of_the_kiosk(
-    hub: ThreadHub, lang: str, kiosk: str, place: str, video_how: str
+    appt_hub: ThreadHub, lang: str, kiosk: str, place: str, video_how: str
 ) -> None:
-    video = booked(hub, "11:00", video=True)
+    video = booked(appt_hub, "11:00", video=True)
     r = requests.get(f"{video['manage_url']}&lang={lang}", timeout=5)
     assert r.status_code == 200
     assert kiosk not in r.text
@@ -102,7 +79,7 @@ def test_the_manage_page_of_a_video_appointment_speaks_of_video_not_of_the_kiosk
     assert video_how in r.text
     assert 'id="qr"' not in r.text
     assert 'id="ics"' in r.text and "/join" in r.text
-    in_person = booked(hub, "10:00")
+    in_person = booked(appt_hub, "10:00")
     r = requests.get(f"{in_person['manage_url']}&lang={lang}", timeout=5)
     assert kiosk in r.text and f"<dt>{place}</dt>" in r.text and 'id="qr"' in r.text
     assert video_how not in r.text

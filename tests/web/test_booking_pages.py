@@ -1,16 +1,11 @@
-"""The booking pages (/book, /book/manage) on a phone: high-contrast theme and touch targets."""
+"""The booking pages (/book, /book/manage) on a phone_390: high-contrast theme and touch targets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.appointments.apptools import booked
-from tests.appointments.conftest import APPOINTMENTS
-from tests.hubtools import FakeClock, ThreadHub, free_port, write_config
+from tests.hubtools import ThreadHub
 
 CONTRAST = """(sel) => {
   const lum = (c) => {
@@ -27,26 +22,6 @@ CONTRAST = """(sel) => {
   const a = lum(getComputedStyle(el).color), b = lum(bg);
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }"""
-
-
-@pytest.fixture
-def appt_hub(tmp_path: Path) -> Iterator[ThreadHub]:
-    port = free_port()
-    hub = ThreadHub(
-        write_config(tmp_path, port, APPOINTMENTS.format(late="walk_in")), port, FakeClock()
-    )
-    hub.start()
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        bypass_csp=True, locale="en-GB", viewport={"width": 390, "height": 844}, has_touch=True
-    )
-    yield context
-    context.close()
 
 
 def _high_contrast(page: Page) -> None:
@@ -73,10 +48,10 @@ def _steps(page: Page, url: str) -> list[str]:
 
 
 def test_every_booking_step_and_the_manage_page_follow_the_high_contrast_cookie(
-    appt_hub: ThreadHub, phone: BrowserContext
+    appt_hub: ThreadHub, phone_390: BrowserContext
 ) -> None:
-    phone.add_cookies([{"name": "o360_theme", "value": "hc", "url": appt_hub.url}])
-    page = phone.new_page()
+    phone_390.add_cookies([{"name": "o360_theme", "value": "hc", "url": appt_hub.url}])
+    page = phone_390.new_page()
     for url in _steps(page, appt_hub.url):
         page.goto(url)
         _high_contrast(page)
@@ -86,9 +61,9 @@ def test_every_booking_step_and_the_manage_page_follow_the_high_contrast_cookie(
 
 
 def test_the_booking_pages_have_a_theme_toggle_that_is_remembered(
-    appt_hub: ThreadHub, phone: BrowserContext
+    appt_hub: ThreadHub, phone_390: BrowserContext
 ) -> None:
-    page = phone.new_page()
+    page = phone_390.new_page()
     page.goto(f"{appt_hub.url}/book?lang=es")
     expect(page.locator("html")).not_to_have_class("hc")
     toggle = page.locator("button.theme-toggle")
@@ -116,9 +91,9 @@ def _targets(page: Page, selector: str) -> None:
 
 
 def test_the_small_text_links_of_the_booking_steps_are_44_px_touch_targets(
-    appt_hub: ThreadHub, phone: BrowserContext
+    appt_hub: ThreadHub, phone_390: BrowserContext
 ) -> None:
-    page = phone.new_page()
+    page = phone_390.new_page()
     days, slots, details = _steps(page, appt_hub.url)[1:]
     page.goto(days)
     _targets(page, ".booking-summary a, .booking > p > a")

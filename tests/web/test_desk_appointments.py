@@ -12,21 +12,9 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.appointments.apptools import booked, check_in
-from tests.appointments.conftest import APPOINTMENTS
 from tests.hubtools import FakeClock, ThreadHub, free_port, write_config
 
 from .webtools import choose_desk, make_user, sign_in
-
-
-@pytest.fixture
-def appt_hub(tmp_path: Path) -> Iterator[ThreadHub]:
-    # Monday 2 March 2026, 09:30 in Madrid.
-    port = free_port()
-    config = write_config(tmp_path, port, APPOINTMENTS.format(late="walk_in"))
-    hub = ThreadHub(config, port, FakeClock())
-    hub.start()
-    yield hub
-    hub.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@ of the screen, for a wheelchair user at the desk panel, /take and /book."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.hubtools import LiveHub
 
@@ -14,32 +13,6 @@ from .test_desk_and_phone import desk_calling
 
 LOW = {"name": "o360_layout", "value": "low"}
 DESK_BUTTONS = ("next", "recall", "start", "finish")
-
-
-def _context(browser: Browser, width: int, height: int, touch: bool) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        bypass_csp=True,
-        locale="en-GB",
-        viewport={"width": width, "height": height},
-        has_touch=touch,
-    )
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def desk_1280(browser: Browser) -> Iterator[BrowserContext]:
-    yield from _context(browser, 1280, 800, False)
-
-
-@pytest.fixture
-def tablet(browser: Browser) -> Iterator[BrowserContext]:
-    yield from _context(browser, 1024, 600, True)
-
-
-@pytest.fixture
-def phone_390(browser: Browser) -> Iterator[BrowserContext]:
-    yield from _context(browser, 390, 844, True)
 
 
 def _top(page: Page, selector: str) -> float:
@@ -102,10 +75,10 @@ def test_the_desk_panel_in_low_reach_keeps_the_ticket_and_buttons_in_the_lower_h
 
 
 def test_the_desk_panel_in_low_reach_fits_a_tablet(
-    make_hub: Callable[[str], LiveHub], tablet: BrowserContext
+    make_hub: Callable[[str], LiveHub], browser_context_tablet: BrowserContext
 ) -> None:
-    hub, page = desk_calling(make_hub, tablet, "taxes", "2", "C001")
-    tablet.add_cookies([{**LOW, "url": hub.url}])
+    hub, page = desk_calling(make_hub, browser_context_tablet, "taxes", "2", "C001")
+    browser_context_tablet.add_cookies([{**LOW, "url": hub.url}])
     page.reload()
     expect(page.locator("#number")).to_have_text("C001")
     _tops_below(page, [f"button[data-action={a}]" for a in DESK_BUTTONS], 0.45)
