@@ -95,12 +95,16 @@ def run(args: argparse.Namespace) -> int:
 
 def open_pairing(settings: Settings) -> PairingClient | None:
     """No token yet: ask the hub for a pairing code before the window opens (None after saying
-    on stderr why pairing cannot start; systemd starts the display again a little later)."""
-    from office360.pairing_client import PairingError
+    on stderr why pairing cannot start; systemd starts the display again a little later). A hub
+    busy pairing other devices is no reason to stop: the screen says so, and the client tries
+    again by itself."""
+    from office360.pairing_client import PairingBusy, PairingError
 
     pairing = PairingClient.from_settings(settings.device, "display")
     try:
         pairing.open()
+    except PairingBusy as exc:
+        print(f"office360 display: {exc}; trying again by itself", file=sys.stderr)
     except PairingError as exc:
         print(
             f"office360 display: no token in [device] token/token_file and pairing cannot "

@@ -8,7 +8,8 @@ board change, {"event": "received", "id", "t"} when the stream thread gets a tic
 {"event": "shown", "number", "t"} when the first frame after the number changed is drawn
 (glFinish) -- t is time.monotonic(), comparable across processes on Linux --
 {"event": "spoken", "texts"} per announcement, {"event": "pairing", "kind": "code"|"status",
-"value"} while a device with no token pairs. Reads commands from stdin, one per line:
+"value", "status_text", "instruction_text"} while a device with no token pairs (what its screen
+says). Reads commands from stdin, one per line:
 {"cmd": "screenshot", "path": P}, {"cmd": "stats"}, {"cmd": "quit"}.
 """
 
@@ -147,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     app.stream.on_event = on_event
     app.board_listeners.append(on_board)
     app.spoken_listeners.append(lambda spoken: emit(event="spoken", texts=list(spoken.texts)))
-    app.pairing_listeners.append(lambda kind, value: emit(event="pairing", kind=kind, value=value))
+
+    def on_pairing(kind: str, value: str) -> None:
+        screen = app.pairing_screen
+        text = screen.status_text if screen else ""
+        shown = screen.instruction_text if screen else ""
+        emit(event="pairing", kind=kind, value=value, status_text=text, instruction_text=shown)
+
+    app.pairing_listeners.append(on_pairing)
     Window.bind(on_flip=on_flip)
     threading.Thread(target=read_commands, daemon=True).start()
     Clock.schedule_once(ready, 0.2)

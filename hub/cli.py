@@ -100,7 +100,7 @@ def run_hub(args: argparse.Namespace) -> int:
         f"(API schema: {settings.hub.base_url()}/openapi.json, described in docs/api.md)",
         flush=True,
     )
-    if settings.hub.workers > 1:
+    if settings.hub.workers > 1 or settings.hub.writer_process:
         return Supervisor(settings, args.log_level, settings.hub.workers).run()
     server = HubServer(
         uvicorn_config(

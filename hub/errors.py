@@ -27,6 +27,12 @@ DATABASE_DOWN = (OperationalError, sqlite3.OperationalError, _PostgresError)
 _STORAGE_SIGNS = ("disk is full", "disk i/o error", "no space left", "could not extend file")
 _last_logged: dict[str, float] = {}
 
+
+class WriterUnavailable(Exception):
+    """The writer process (hub/writer_process.py) cannot be reached: starting, restarting, gone.
+    Nothing of the request was stored, or it was and a retry with its Idempotency-Key replays it."""
+
+
 STATUS_BY_CODE = {
     "unauthorized": 401,
     "forbidden": 403,
@@ -67,6 +73,15 @@ BODY_PARSE_FAILED = "There was an error parsing the body"
 """FastAPI's detail when a JSON body could not be decoded at all."""
 
 
+def domain_response(exc: DomainError) -> JSONResponse:
+    """A domain error's answer; `retry_after_s` in its details becomes a Retry-After header."""
+    response = error_response(status_for(exc), exc.code, exc.message)
+    retry_after = exc.details.get("retry_after_s")
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def _sent_not_json(request: Request) -> bool:
     """A body came with a Content-Type other than JSON (curl -d sends a form's)."""
     if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in (
@@ -80,7 +95,7 @@ def _sent_not_json(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
-        return error_response(status_for(exc), exc.code, exc.message)
+        return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,6 +124,16 @@ def install(app: FastAPI) -> None:
 
     for kind in DATABASE_DOWN:
         app.add_exception_handler(kind, _database_down)  # type: ignore[arg-type]
+    app.add_exception_handler(WriterUnavailable, _writer_unavailable)  # type: ignore[arg-type]
+
+
+async def _writer_unavailable(_req: Request, exc: WriterUnavailable) -> JSONResponse:
+    _log_once_a_minute("writer_unavailable", "%s", exc)
+    response = error_response(
+        503, "service_unavailable", "the hub is restarting its database writer; try again shortly"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 async def _database_down(_req: Request, exc: Exception) -> JSONResponse:

@@ -19,12 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from office360.core.errors import DomainError
 
 from .api.deps import request_hash
-from .errors import error_response, status_for
+from .errors import domain_response
 from .pg_desks import ACTIONS as PG_DESK_ACTIONS
 from .pg_desks import DeskRequest
 from .pg_tickets import TicketRequest
-from .services import Outcome
 from .state import HubState
+from .writer_process import Answer, outcome_answer, write_desk, write_ticket
 
 TICKETS_PATH = "/api/v1/tickets"
 DESKS_PREFIX = "/api/v1/desks/"
@@ -48,11 +48,19 @@ class Plain:
         self.json = json
 
     @classmethod
-    def of(cls, headers: list[tuple[bytes, bytes]]) -> Plain | None:
+    def of(cls, headers: list[tuple[bytes, bytes]], max_body: int) -> Plain | None:
+        """None also for a body that is chunked or declared over `max_body`: BodyLimit (hub/app.py),
+        behind the fast path, answers those."""
         token: str | None = None
         key: str | None = None
         json = False
         for name, value in headers:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > max_body:
+                    return None
+                continue
+            if name in (b"transfer-encoding", b"origin"):
+                return None  # a chunked body (BodyLimit), a browser's request (CORS, sessions)
             if name == b"authorization":
                 if token is not None:
                     return None
@@ -109,8 +117,12 @@ def desk_query(query: str) -> dict[str, str] | None:
 
 
 class FastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    """In front of the whole application (hub/app.py HubApp): `app` is the application's own
+    stack, which gets every request the fast path does not answer."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -126,7 +138,7 @@ class FastPath:
         await self.app(scope, receive, send)
 
     async def _issue(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        plain = Plain.of(scope["headers"])
+        plain = Plain.of(scope["headers"], self.max_body)
         if plain is None or not plain.json:
             return False
         raw, receive = await _read_body(receive)
@@ -135,26 +147,24 @@ class FastPath:
             await self.app(scope, receive, send)
             return True
         state: HubState = scope["app"].state.hub
-        svc = state.service
         try:
             caller = await _caller(state, plain.token)
             digest = request_hash("POST", "/tickets", raw)
-            if svc.pg_tickets is not None:
-                request = TicketRequest(caller, plain.key, digest, fields)
-                outcome = await state.write_grouped(svc.pg_tickets.write_many, request)
+            request = TicketRequest(caller, plain.key, digest, fields)
+            if state.remote is not None:
+                answer = await state.remote.ticket(request)
             else:
-                request = TicketRequest(caller, plain.key, digest, fields)
-                outcome = await state.write_batched(svc.sqlite_tickets.issue, request)
+                answer = outcome_answer(await write_ticket(state, request))
         except Exception as exc:
             await _error(scope, receive, send, exc)
             return True
-        await _answer(send, outcome)
+        await _answer(send, answer)
         return True
 
     async def _desk(
         self, scope: Scope, receive: Receive, send: Send, desk: str, action: str
     ) -> bool:
-        plain = Plain.of(scope["headers"])
+        plain = Plain.of(scope["headers"], self.max_body)
         raw_query: bytes = scope["query_string"]
         if plain is None or not raw_query.isascii():
             return False
@@ -175,20 +185,20 @@ class FastPath:
             ):
                 desk_request = DeskRequest(caller, plain.key, digest, office, desk, action)
                 outcome = await state.write_grouped(svc.pg_tickets.write_many, desk_request)
-            else:
-                outcome = await state.write_batched(
-                    svc.run_write,
-                    caller.scope,
-                    plain.key,
-                    digest,
-                    lambda conn, events: svc.desk_action(
-                        conn, events, caller, office, desk, action, body
-                    ),
+                answer = outcome_answer(outcome)
+            elif state.remote is not None:
+                answer = await state.remote.desk(
+                    caller, plain.key, digest, office, desk, action, body
                 )
+            else:
+                outcome = await write_desk(
+                    state, caller, plain.key, digest, office, desk, action, body
+                )
+                answer = outcome_answer(outcome)
         except Exception as exc:
             await _error(scope, receive, send, exc)
             return True
-        await _answer(send, outcome)
+        await _answer(send, answer)
         return True
 
 
@@ -222,21 +232,18 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     return raw, replay
 
 
-async def _answer(send: Send, outcome: Outcome) -> None:
-    if outcome.status == 204:
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    content = orjson.dumps(outcome.body)
-    headers = [(b"content-length", str(len(content)).encode()), *JSON_HEADERS]
-    await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
+async def _answer(send: Send, answer: Answer) -> None:
+    status, headers, content = answer
+    if headers is None:
+        headers = [(b"content-length", str(len(content)).encode()), *JSON_HEADERS]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
 
 
 async def _error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
     """Answer as the application's exception handlers would (hub/errors.py)."""
     if isinstance(exc, DomainError):
-        response = error_response(status_for(exc), exc.code, exc.message)
+        response = domain_response(exc)
         await response(scope, receive, send)
         return
     handlers = scope["app"].exception_handlers

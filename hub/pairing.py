@@ -1,18 +1,20 @@
 """Device enrollment: a kiosk or display shows a one-time code, a technician approves it, the
 device collects its token once, proving with the secret it got when it opened the code that it is
 the device that shows it. Codes are stored keyed-hashed and secrets hashed; the token is made at
-collection, so its plain text is never stored.
+collection, so its plain text is never stored. A device that opens a new code withdraws its
+previous one (`cancel`, with that code's secret), so its stale codes do not hold places.
 
 Also here: which token a device name's health report belongs to in its office
 (`claim_device_name`); collecting a token gives it the device's name there."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from office360.core.errors import Conflict, DomainError
 from office360.enrollment import PairingRequest, hash_code, new_pairing_secret, normalize_code
@@ -25,6 +27,9 @@ MAX_PENDING = 50
 """Requests waiting at once, from everywhere: the last resort against a flood."""
 MAX_PENDING_PER_ADDRESS = 5
 """Requests not yet collected from one client address, so one address cannot fill the table."""
+RETRY_AFTER_MAX_S = 60
+"""A busy answer's Retry-After: until a counted request expires, at most this (a request may also
+be collected or withdrawn sooner)."""
 
 
 def _row_to_request(row: Any) -> PairingRequest:
@@ -75,19 +80,18 @@ def open_request(
     its hash is stored). `client_addr` is the caller's address, for the per-address limit."""
     c = t.pairing_requests.c
     client_addr = client_addr[:64]
-    conn.execute(delete(t.pairing_requests).where(c.expires_at < now))
+    conn.execute(delete(t.pairing_requests).where(c.expires_at <= now))  # as is_expired()
+    same_address = (c.client_addr == client_addr, c.collected_at.is_(None))
     from_address = conn.execute(
-        select(func.count())
-        .select_from(t.pairing_requests)
-        .where(c.client_addr == client_addr, c.collected_at.is_(None))
+        select(func.count()).select_from(t.pairing_requests).where(*same_address)
     ).scalar_one()
     if from_address >= MAX_PENDING_PER_ADDRESS:
-        raise DomainError(
-            "pairing_busy", "too many pairing requests from this address; try again later"
+        raise _busy(
+            conn, now, "too many pairing requests from this address; try again later", same_address
         )
     pending = conn.execute(select(func.count()).select_from(t.pairing_requests)).scalar_one()
     if pending >= MAX_PENDING:
-        raise DomainError("pairing_busy", "too many devices are waiting to pair; try again later")
+        raise _busy(conn, now, "too many devices are waiting to pair; try again later", ())
     secret = new_pairing_secret()
     request = PairingRequest.open(
         normalize_code(code),
@@ -107,6 +111,31 @@ def open_request(
         )
     )
     return {"status": "pending", "expires_at": request.expires_at.isoformat(), "secret": secret}
+
+
+def _busy(
+    conn: Connection, now: datetime, message: str, counted: tuple[ColumnElement[bool], ...]
+) -> DomainError:
+    """pairing_busy, with `retry_after_s`: seconds until the first of the `counted` requests
+    expires (1 to RETRY_AFTER_MAX_S)."""
+    c = t.pairing_requests.c
+    first = conn.execute(select(func.min(c.expires_at)).where(*counted)).scalar_one()
+    wait = math.ceil((first - now).total_seconds()) if first is not None else 1
+    return DomainError("pairing_busy", message, retry_after_s=min(max(wait, 1), RETRY_AFTER_MAX_S))
+
+
+def cancel(conn: Connection, code: str, secret: str, key: bytes) -> dict[str, Any]:
+    """Withdraw a request not yet collected, for the device holding its secret (a wrong secret
+    changes nothing): a device opening a new code withdraws its previous one, which then stops
+    counting against the limits on pending requests."""
+    loaded = _load(conn, code, key)
+    loaded.check_secret(secret)
+    if loaded.collected_at is not None:
+        raise Conflict("pairing_code_used", "the token for this code was already collected")
+    conn.execute(
+        delete(t.pairing_requests).where(t.pairing_requests.c.code_hash == loaded.code_hash)
+    )
+    return {"status": "cancelled"}
 
 
 def approve(conn: Connection, code: str, now: datetime, key: bytes) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class HubState:
     """Where committed events go (default: the broker; SQLite workers: the SqliteEventTailer)."""
     committed: Callable[[list[dict[str, Any]]], None] | None = None
     """PostgreSQL: told of this process's committed events (EventTailer.committed)."""
+    remote: Any = None
+    """`[hub] writer_process`: the WriterClient (hub/writer_process.py) that the plain ticket and
+    desk requests of hub/fastpath.py go to instead of this process's database connection."""
     _grouped: list[tuple[Any, asyncio.Future[Outcome]]] = field(default_factory=list, repr=False)
     _grouping: bool = field(default=False, repr=False)
     """A group is being written, or queued on the writer thread."""

@@ -1,4 +1,5 @@
-"""Several hub processes on one listening socket (`[hub] workers = N`).
+"""Several hub processes on one listening socket (`[hub] workers = N`), and with
+`[hub] writer_process` one more that writes for them (hub/writer_process.py).
 
 The supervisor (the process systemd started) migrates the database once, binds the socket, then
 forks N workers that each run the whole application on that socket; the kernel spreads the
@@ -15,6 +16,7 @@ hub/replication.py (SqliteEventTailer, or EventTailer on PostgreSQL).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -64,7 +66,10 @@ class Supervisor:
     def __init__(self, settings: Settings, log_level: str, count: int) -> None:
         self.settings = settings
         self.log_level = log_level
-        self.count = count
+        self.http_workers = count
+        # [hub] writer_process: one more child, index `count`, writes for the others
+        self.writer_socket: str | None = None
+        self.count = count + 1 if settings.hub.writer_process else count
         self.workers: dict[int, Worker] = {}
         self.failures = 0
         self.stopping = False
@@ -78,6 +83,21 @@ class Supervisor:
 
         migrate(self.settings.hub.sqlalchemy_url())  # once, before any worker starts
         self.sock = bind_socket(self.settings.hub.host, self.settings.hub.port)
+        folder = None
+        if self.count > self.http_workers:
+            from .writer_process import SOCKET_NAME, socket_folder
+
+            folder = socket_folder()
+            self.writer_socket = os.path.join(folder, SOCKET_NAME)
+        try:
+            return self._supervise()
+        finally:
+            if folder is not None:
+                from .writer_process import remove_socket_folder
+
+                remove_socket_folder(folder)
+
+    def _supervise(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         for index in range(self.count):
@@ -101,7 +121,8 @@ class Supervisor:
             )
             if all_ready and not self.announced_ready:
                 self.announced_ready = True
-                watchdog.ready(f"serving with {self.count} workers")
+                extra = " and a writer" if self.count > self.http_workers else ""
+                watchdog.ready(f"serving with {self.http_workers} workers{extra}")
             if interval and now >= next_ping:
                 if all_ready and all(
                     now - w.last_beat < interval / 2 for w in self.workers.values()
@@ -200,7 +221,22 @@ class Supervisor:
             signal.signal(sig, signal.SIG_DFL)
         watchdog.report_to_parent(pipe)
         assert self.sock is not None
-        app = create_app(self.settings, run_migrations=False, worker=index, workers=self.count)
+        writes_for_others = index >= self.http_workers
+        app = create_app(
+            self.settings,
+            run_migrations=False,
+            worker=index,
+            workers=self.count,
+            writer_socket=None if writes_for_others else self.writer_socket,
+        )
+        if writes_for_others:
+            from .writer_process import WriterServer
+
+            self.sock.close()  # the writer speaks no HTTP
+            assert self.writer_socket is not None
+            with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+                runner.run(WriterServer(app, self.writer_socket).serve())
+            return 0
         server = HubServer(uvicorn_config(app, self.log_level))
         server.run(sockets=[self.sock])
         return 0 if server.started else 3
@@ -229,6 +265,15 @@ def uvicorn_config(app: Any, log_level: str, **extra: Any) -> Any:
         timeout_graceful_shutdown=3,
         **extra,
     )
+
+
+def _fast_loop() -> Any:
+    """uvloop's event loop when installed, as uvicorn's "auto" picks for the HTTP workers."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _die_with_parent() -> None:

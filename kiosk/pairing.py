@@ -2,7 +2,8 @@
 
 office360.pairing_client does the talking (in a thread of its own): it opens a code, polls the hub,
 replaces a code before it expires and stores the token (mode 0600 in [device] state_dir). Here its
-news is shown on the Kivy thread: the code on the pairing screen, or, while the hub cannot be
+news is shown on the Kivy thread: the code on the pairing screen (or there, that the hub is busy
+pairing other devices and the kiosk will try again by itself), or, while the hub cannot be
 reached, the kiosk's usual "temporarily unavailable" screen, until the hub answers again. The
 app (kiosk/app.py) then goes on to its start screen with the token, without a restart.
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from office360.config import Settings
-from office360.pairing_client import WAITING, PairingClient
+from office360.pairing_client import BUSY, WAITING, PairingClient
 
 from .flow import Screen, View
 
@@ -101,8 +102,8 @@ class PairingStage:
         if kind == "retry":
             self.attempts += 1
             self._show_unavailable(float(value))
-        elif kind == "code" or value == WAITING:
-            self.attempts = 0  # the hub answers: the code again
+        elif kind == "code" or value in (WAITING, BUSY):
+            self.attempts = 0  # the hub answers: the code again, or that it is busy pairing
             self._show(SCREEN_NAME)
         for listener in self.listeners:
             listener(kind, value)

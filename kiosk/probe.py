@@ -4,9 +4,10 @@
 
 stdout, one JSON object a line: {"event": "ready"}, {"event": "first_frame", "t"} (t is
 time.monotonic(), comparable across processes on Linux), {"event": "view", ...} on every view
-shown, {"event": "pairing", "kind": "code"|"status"|"retry", "value", "code_px"} while a kiosk
-with no token pairs, {"event": "beep"}, {"event": "tapped", "target", "hit"}, {"event": "screenshot"},
-{"event": "controls", "buttons": [...]}, {"event": "stats", "rss_kib", ...}, {"event": "code_at"}.
+shown, {"event": "pairing", "kind": "code"|"status"|"retry", "value", "code_px", "status_text",
+"instruction_text"} while a kiosk with no token pairs (what its pairing screen says), {"event": "beep"},
+{"event": "tapped", "target", "hit"}, {"event": "screenshot"}, {"event": "controls", "buttons":
+[...]}, {"event": "stats", "rss_kib", ...}, {"event": "code_at"}.
 
 stdin, one command a line: {"cmd": "tap", "target": "service:general"} (a real touch at the
 button's centre, through Kivy's input dispatch), {"cmd": "code", "text": T, "frames": 6} (the
@@ -206,8 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         pairing = app.pairing
 
         def on_pairing(kind: str, value: Any) -> None:
-            code_px = pairing.screen.ids.code.font_size if pairing.screen else 0
-            emit(event="pairing", kind=kind, value=value, code_px=code_px)
+            screen = pairing.screen
+            code_px = screen.ids.code.font_size if screen else 0
+            text = screen.status_text if screen else ""
+            shown = screen.instruction_text if screen else ""
+            emit(
+                event="pairing",
+                kind=kind,
+                value=value,
+                code_px=code_px,
+                status_text=text,
+                instruction_text=shown,
+            )
 
         pairing.listeners.append(on_pairing)
     app.beep_listeners.append(lambda: emit(event="beep", t=time.monotonic()))

@@ -70,6 +70,17 @@ class HubSettings(Section):
     """Run SQLite transactions on the event loop instead of a database thread (faster)."""
     workers: int = Field(1, ge=1, le=64)
     """Hub processes sharing the port (and the SQLite file or PostgreSQL database)."""
+    writer_process: bool = False
+    """SQLite: one more process writes the plain ticket and desk requests, off the HTTP workers."""
+
+    @model_validator(mode="after")
+    def _writer_on_sqlite(self) -> HubSettings:
+        if self.writer_process and self.database_url:
+            raise ValueError(
+                "writer_process is for an SQLite file; with database_url every hub process "
+                "writes to the database server itself"
+            )
+        return self
 
     def base_url(self) -> str:
         if self.public_url:

@@ -6,9 +6,10 @@ a technician enters it on the hub's admin page. The hub keeps only :func:`hash_c
 collected once, and only by the device that opened it: the hub answers the opening with a
 random secret (:func:`new_pairing_secret`, never shown on screen) and keeps only its hash, so a
 bystander who reads the code off the screen cannot collect the token. The device then stores its
-token with :func:`store_token` (mode 0600).
+token with :func:`store_token` (mode 0600); meanwhile it keeps the code it has open with
+:func:`store_pending_code`, to withdraw it when it opens another one.
 
-Everything takes the clock as an argument; nothing here does I/O except the token file helpers.
+Everything takes the clock as an argument; nothing here does I/O except the device's file helpers.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
 CODE_LENGTH = 6
 CODE_TTL = timedelta(minutes=10)
 TOKEN_FILE_NAME = "device.token"
+PENDING_FILE_NAME = "pairing.pending"
 DeviceRole = Literal["kiosk", "display"]
 
 
@@ -171,7 +173,7 @@ def find_request(requests: list[PairingRequest], code: str, key: bytes = b"") ->
     raise DomainError("pairing_code_unknown", "no device is waiting with this pairing code")
 
 
-# --- the device side: the token file -------------------------------------------------------------
+# --- the device side: the token file, and the code it has open -----------------------------------
 
 
 def token_path(state_dir: str | Path) -> Path:
@@ -183,14 +185,38 @@ def store_token(state_dir: str | Path, token: str) -> Path:
     token = token.strip()
     if not token or any(ch.isspace() for ch in token):
         raise Invalid("token_invalid", "the hub sent an empty or malformed token")
-    directory = Path(state_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = token_path(directory)
-    # mkstemp creates the file with mode 0600, so the token is never readable by others
-    fd, tmp = tempfile.mkstemp(prefix=".device.token.", dir=directory)
+    target = token_path(state_dir)
+    _write_private(target, token + "\n")
+    return target
+
+
+def store_pending_code(state_dir: str | Path, code: str, secret: str) -> None:
+    """Remember the code the device has open and its secret (mode 0600), so that it can withdraw
+    the code from the hub when it opens another one, even after a restart."""
+    _write_private(Path(state_dir) / PENDING_FILE_NAME, f"{code}\n{secret}\n")
+
+
+def load_pending_code(state_dir: str | Path) -> tuple[str, str] | None:
+    """(code, secret) stored by :func:`store_pending_code`, or None."""
+    try:
+        code, secret = (Path(state_dir) / PENDING_FILE_NAME).read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        return None
+    return code, secret
+
+
+def forget_pending_code(state_dir: str | Path) -> None:
+    (Path(state_dir) / PENDING_FILE_NAME).unlink(missing_ok=True)
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Write atomically, mode 0600 from the first byte."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600, so it is never readable by others
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(token + "\n")
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o600)
@@ -198,7 +224,6 @@ def store_token(state_dir: str | Path, token: str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
 def load_token(state_dir: str | Path) -> str:

@@ -38,7 +38,9 @@ class PairingScreen(Screen):
         self.unit = max(min(self.width, self.height) / 100, 1)
 
     def show_code(self, code: str) -> None:
+        # No code (opening one, or the hub is busy): nothing to enter, so no instruction either.
         self.code_text = format_code(code) if code else "…"
+        self.instruction_text = texts.instruction_text() if code else ""
         self.command_text = texts.approve_command(code)
 
     def show_status(self, status: str) -> None:

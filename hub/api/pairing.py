@@ -30,7 +30,7 @@ class PairingCode(Strict):
     code: str = Code
 
 
-class CollectPairing(Strict):
+class CodeWithSecret(Strict):
     code: str = Code
     secret: str = Field(
         "",
@@ -53,13 +53,18 @@ async def _write(state: State, fn: Any) -> dict[str, Any]:
     "",
     summary="A new device asks to pair, showing CODE on its screen (no token needed); the "
     "answer's secret, kept off the screen, is needed to collect the token",
-    responses={429: {"model": ErrorBody, "description": "pairing_busy: too many pending"}},
+    responses={
+        429: {
+            "model": ErrorBody,
+            "description": "pairing_busy: too many pending; Retry-After says when to try again",
+        }
+    },
 )
 async def open_pairing(body: OpenPairing, state: State, request: Request) -> dict[str, Any]:
     svc = state.service
     office = svc.office(body.office)
     address = client_address(request)
-    return await _write(
+    return await _write(  # pairing_busy carries Retry-After (hub/errors.py domain_response)
         state,
         lambda conn: pairing.open_request(
             conn, body.code, body.role, office.id, body.device, svc.clock(), svc.secret, address
@@ -83,10 +88,23 @@ async def approve_pairing(body: PairingCode, state: State, caller: Caller) -> di
     "pending; 404 pairing_secret_invalid without the secret it was given)",
     responses={202: {"description": "not approved yet: ask again in a few seconds"}},
 )
-async def collect_pairing(body: CollectPairing, state: State) -> JSONResponse:
+async def collect_pairing(body: CodeWithSecret, state: State) -> JSONResponse:
     svc = state.service
     body_out = await _write(
         state,
         lambda conn: pairing.collect(conn, body.code, body.secret, svc.clock(), svc.secret),
     )
     return JSONResponse(body_out, 202 if body_out["status"] == "pending" else 200)
+
+
+@router.post(
+    "/cancel",
+    summary="The device that opened a code withdraws it, as it does when it opens a new one, so "
+    "that code stops counting against the pending limits (404 pairing_secret_invalid without its "
+    "secret: nothing changes)",
+)
+async def cancel_pairing(body: CodeWithSecret, state: State) -> dict[str, Any]:
+    svc = state.service
+    return await _write(
+        state, lambda conn: pairing.cancel(conn, body.code, body.secret, svc.secret)
+    )

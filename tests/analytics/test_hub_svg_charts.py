@@ -60,3 +60,28 @@ def test_line_chart_breaks_at_gaps_and_ids_are_unique() -> None:
     assert root.find(f"{NS}title").get("id") != ElementTree.fromstring(str(two)).find(
         f"{NS}title"
     ).get("id")
+
+
+def under_axis(svg: str) -> list[tuple[str, float]]:
+    """The labels under the axis (text centred on a bar), with their first baselines."""
+    root = ElementTree.fromstring(svg)
+    axis = root.find(f"{NS}g[@class='axis']")
+    assert axis is not None
+    return [
+        (" ".join(t.itertext()), float(t.get("y", 0)))
+        for t in axis.iter(f"{NS}text")
+        if t.get("text-anchor") == "middle"
+    ]
+
+
+def test_axis_labels_too_wide_for_their_bar_alternate_rows_or_are_thinned() -> None:
+    names = ["Walk-in", "Appointment", "Phone", "Web"]
+    shown = under_axis(str(bar_chart("a", "b", names, [Series("s", [1, 2, 3, 4])])))
+    assert [name for name, _ in shown] == names  # every category named, on two rows
+    assert shown[0][1] == shown[2][1] < shown[1][1] == shown[3][1]
+    days = [f"02-{d:02d}" for d in range(1, 29)]
+    shown = under_axis(str(line_chart("a", "b", days, [Series("s", [1.0] * 28)])))
+    assert 5 <= len(shown) < 14 and len({y for _, y in shown}) == 1  # some days, one row
+    wrapped = str(bar_chart("a", "b", ["General information"] * 3, [Series("s", [1] * 3)]))
+    assert [name for name, _ in under_axis(wrapped)] == ["General information"] * 3
+    assert wrapped.count("<tspan") == 6  # two lines each

@@ -72,12 +72,18 @@ def test_desk_query(query: str, expected: dict[str, str] | None) -> None:
         ([(b"cookie", b"o360_session=x")], None, None, False),
         ([(b"authorization", b"Bearer a"), (b"authorization", b"Bearer b")], None, None, False),
         ([(b"authorization", b"Bearer a"), (b"idempotency-key", b"k" * 201)], None, None, False),
+        ([(b"authorization", b"Bearer a"), (b"content-length", b"100")], "a", None, False),
+        # bodies BodyLimit must see: over the limit, declared oddly, or chunked
+        ([(b"authorization", b"Bearer a"), (b"content-length", b"101")], None, None, False),
+        ([(b"authorization", b"Bearer a"), (b"content-length", b"-1")], None, None, False),
+        ([(b"authorization", b"Bearer a"), (b"transfer-encoding", b"chunked")], None, None, False),
+        ([(b"authorization", b"Bearer a"), (b"origin", b"http://x.test")], None, None, False),
     ],
 )
 def test_plain_headers(
     headers: list[tuple[bytes, bytes]], token: str | None, key: str | None, json: bool
 ) -> None:
-    plain = Plain.of(headers)
+    plain = Plain.of(headers, max_body=100)
     if token is None:
         assert plain is None
     else:

@@ -8,7 +8,7 @@ import sys
 import requests
 from sqlalchemy import create_engine, text
 
-from hub.pairing import MAX_PENDING_PER_ADDRESS
+from hub.pairing import MAX_PENDING, MAX_PENDING_PER_ADDRESS, RETRY_AFTER_MAX_S
 from office360.enrollment import ALPHABET, hash_secret
 from tests.hubtools import ROOT, LiveHub, ThreadHub, database_url_for
 
@@ -171,3 +171,64 @@ def test_pending_requests_are_limited_per_address(thread_hub: ThreadHub) -> None
     assert collect(thread_hub, "KD47XQ", secret).status_code == 200
     thread_hub.clock.advance(minutes=11)  # expired requests stop counting
     assert pair(thread_hub, next(codes), address="10.0.0.7").status_code == 200
+
+
+def cancel(hub: ThreadHub | LiveHub, code: str, secret: str) -> requests.Response:
+    return requests.post(
+        f"{hub.url}/api/v1/pairing/cancel", json={"code": code, "secret": secret}, timeout=5
+    )
+
+
+def test_a_busy_hub_says_when_a_place_frees(thread_hub: ThreadHub) -> None:
+    """Retry-After: until the first request counted against the limit expires, 1 to 60 s."""
+    codes = iter(a + b + "KMNP" for a in ALPHABET for b in ALPHABET)
+    for _ in range(MAX_PENDING_PER_ADDRESS):
+        assert pair(thread_hub, next(codes), address="10.0.0.9").status_code == 200
+    busy = pair(thread_hub, next(codes), address="10.0.0.9")
+    assert (busy.status_code, busy.json()["error"]) == (429, "pairing_busy")
+    assert busy.headers["Retry-After"] == str(RETRY_AFTER_MAX_S)  # 10 minutes away
+    thread_hub.clock.advance(minutes=9, seconds=48)
+    busy = pair(thread_hub, next(codes), address="10.0.0.9")
+    assert (busy.status_code, busy.headers["Retry-After"]) == (429, "12")
+    thread_hub.clock.advance(seconds=12)
+    assert pair(thread_hub, next(codes), address="10.0.0.9").status_code == 200
+
+
+def test_a_full_hub_says_when_a_place_frees(thread_hub: ThreadHub) -> None:
+    codes = iter(a + b + "QRTW" for a in ALPHABET for b in ALPHABET)
+    for n in range(MAX_PENDING):
+        if n == 1:
+            thread_hub.clock.advance(seconds=30)
+        address = f"10.1.0.{n // MAX_PENDING_PER_ADDRESS}"
+        assert pair(thread_hub, next(codes), address=address).status_code == 200
+    thread_hub.clock.advance(minutes=9, seconds=25)
+    full = pair(thread_hub, next(codes), address="10.2.0.1")
+    assert (full.status_code, full.json()["error"]) == (429, "pairing_busy")
+    assert full.headers["Retry-After"] == "5"  # the first one, opened 30 s before the others
+
+
+def test_a_device_withdraws_its_previous_code_with_its_secret(thread_hub: ThreadHub) -> None:
+    """So that its stale codes stop holding the places of its address; only its secret does."""
+    codes = [a + "CDEFG" for a in ALPHABET[:MAX_PENDING_PER_ADDRESS]]
+    secrets = [pair(thread_hub, code, address="10.0.0.5").json()["secret"] for code in codes]
+    assert pair(thread_hub, "HJKMNP", address="10.0.0.5").status_code == 429
+    for wrong in ("", "a-guess", secrets[1]):  # another device's secret is no better
+        r = cancel(thread_hub, codes[0], wrong)
+        assert r.status_code in (404, 422)
+        if r.status_code == 404:
+            assert r.json()["error"] == "pairing_secret_invalid"
+    assert pair(thread_hub, "HJKMNP", address="10.0.0.5").status_code == 429  # nothing changed
+    r = cancel(thread_hub, codes[0], secrets[0])
+    assert (r.status_code, r.json()) == (200, {"status": "cancelled"})
+    assert pair(thread_hub, "HJKMNP", address="10.0.0.5").status_code == 200  # its place is free
+    for gone in (approve(thread_hub, codes[0]), collect(thread_hub, codes[0], secrets[0])):
+        assert (gone.status_code, gone.json()["error"]) == (404, "pairing_code_unknown")
+    r = cancel(thread_hub, codes[0], secrets[0])
+    assert (r.status_code, r.json()["error"]) == (404, "pairing_code_unknown")
+    # a code whose token was collected stays as it is
+    assert approve(thread_hub, codes[1]).status_code == 200
+    assert collect(thread_hub, codes[1], secrets[1]).status_code == 200
+    r = cancel(thread_hub, codes[1], secrets[1])
+    assert (r.status_code, r.json()["error"]) == (409, "pairing_code_used")
+    again = collect(thread_hub, codes[1], secrets[1])
+    assert (again.status_code, again.json()["error"]) == (409, "pairing_code_used")

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from office360.enrollment import ALPHABET, CODE_LENGTH, format_code, load_token, token_path
-from office360.pairing_client import UNREACHABLE, WAITING, PairingClient
+from office360.pairing_client import BUSY, UNREACHABLE, WAITING, PairingClient, status_text
 from printer.decode import decode
 from printer.fake import FakePrinter
 from tests.hubtools import LiveHub, ThreadHub, write_config
@@ -211,3 +211,40 @@ def test_a_token_file_pairing_would_never_fill_is_named(tmp_path: Path) -> None:
     result = office360("kiosk", "--config", str(config))
     assert result.returncode == 2
     assert "token_file_outside_state_dir" in result.stderr
+
+
+def test_a_busy_hub_is_said_on_the_pairing_screen_and_the_kiosk_tries_again_by_itself(
+    thread_hub: ThreadHub, fake_printer: FakePrinter, tmp_path: Path
+) -> None:
+    """429 pairing_busy (this address has 5 codes waiting) is not "temporarily unavailable": the
+    pairing screen says, in Spanish and English, that the hub is busy pairing other devices and
+    that the kiosk will try again by itself, which it does after the hub's Retry-After."""
+    for code in ("ACDEFG", "HJKMNP", "QRTWXY", "AC3467", "HJ9KMN"):  # from this address too
+        assert requests.post(
+            f"{thread_hub.url}/api/v1/pairing",
+            json={"code": code, "role": "kiosk", "device": "another kiosk"},
+            timeout=5,
+        ).ok
+    thread_hub.clock.advance(minutes=9, seconds=57)  # the first place frees in 3 s
+    kiosk, state_dir = unpaired_kiosk(thread_hub, fake_printer, tmp_path)
+    with kiosk:
+        busy = kiosk.wait_for("pairing", lambda m: m["kind"] == "status")
+        assert busy["value"] == BUSY
+        assert busy["status_text"] == status_text(BUSY)
+        assert "emparejando otros dispositivos" in busy["status_text"]
+        assert "busy pairing other devices; trying again by itself" in busy["status_text"]
+        assert busy["instruction_text"] == ""  # no code to enter: no "enter this code"
+        kiosk.wait_for("first_frame")
+        kiosk.screenshot("pairing-busy-1280x800")
+        thread_hub.clock.advance(minutes=1)  # the other kiosk's codes expire
+        code = next_code(kiosk)["value"]
+        waiting = kiosk.wait_for(
+            "pairing", lambda m: m["kind"] == "status" and m["value"] == WAITING
+        )
+        assert "Enter this code" in waiting["instruction_text"]
+        pairing = [m for m in kiosk.messages if m.get("event") == "pairing"]
+        assert [m["kind"] for m in pairing] == ["status", "code", "status"]  # no retry
+        assert not [m for m in kiosk.messages if m.get("screen") == "unavailable"]
+        assert approve(thread_hub, code).status_code == 200
+        kiosk.view("start")
+        assert load_token(state_dir)
