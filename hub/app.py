@@ -171,15 +171,16 @@ def create_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    if settings.hub.cors_origins:
+    app.add_middleware(BodyLimit, max_bytes=settings.hub.max_body_bytes)
+    if settings.hub.cors_origins:  # outermost, so that BodyLimit's 413 carries it too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.hub.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["Retry-After"],
             max_age=600,
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.hub.max_body_bytes)
     app.fast_path = FastPath(app.whole_stack, settings.hub.max_body_bytes)
     return app
 

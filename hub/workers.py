@@ -195,13 +195,16 @@ class Supervisor:
             self._spawn(w.index)
 
     def _stop_all(self) -> None:
-        for w in self.workers.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(w.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        while self.workers and time.monotonic() < deadline:
-            self._read_pipes(0.05)
-            self._reap()
+        # The HTTP workers first: the requests they finish may still need the writer.
+        for writers in (False, True):
+            group = [w for w in self.workers.values() if (w.index >= self.http_workers) == writers]
+            for w in group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(w.pid, signal.SIGTERM)
+            while any(w.pid in self.workers for w in group) and time.monotonic() < deadline:
+                self._read_pipes(0.05)
+                self._reap()
         for w in self.workers.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(w.pid, signal.SIGKILL)

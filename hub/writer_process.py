@@ -49,6 +49,8 @@ _LENGTH = struct.Struct(">I")
 _ANSWER = struct.Struct(">IHI")
 CONNECT_FOR_S = 10.0
 """How long an HTTP worker waits for the writer to (re)start before answering 503."""
+STOP_WRITES_S = 5.0
+"""How long a stopping writer waits for the writes it has in hand."""
 
 
 def socket_folder() -> str:
@@ -79,7 +81,8 @@ class WriterClient:
         self.path = path
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
-        self._connecting: asyncio.Lock | None = None
+        self._connecting: asyncio.Future[asyncio.StreamWriter] | None = None
+        self._closed = False
         self._pending: dict[int, asyncio.Future[Answer]] = {}
         self._out: list[bytes] = []
         self._next_id = 0
@@ -104,7 +107,7 @@ class WriterClient:
     async def _call(
         self, kind: str, principal: Principal, key: str | None, digest: str, payload: Any
     ) -> Answer:
-        writer = self._writer if self._writer is not None else await self._connect()
+        writer = self._writer if self._writer is not None else await self._connected()
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         rid = self._next_id
         who = (principal.token_id, principal.name, principal.role)
@@ -127,27 +130,28 @@ class WriterClient:
             writer.writelines(out)
         # else the connection was lost: its callers have been answered 503
 
+    async def _connected(self) -> asyncio.StreamWriter:
+        """Every caller waits for the same attempt, so none waits more than CONNECT_FOR_S."""
+        if self._closed:
+            raise WriterUnavailable("this hub process is stopping")
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(self._connecting)
+
     async def _connect(self) -> asyncio.StreamWriter:
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
-        async with self._connecting:
-            if self._writer is not None:
-                return self._writer
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + CONNECT_FOR_S
-            while True:
-                try:
-                    reader, writer = await asyncio.open_unix_connection(self.path)
-                    break
-                except OSError as exc:
-                    if loop.time() >= deadline:
-                        raise WriterUnavailable(
-                            f"the writer process is not answering: {exc}"
-                        ) from exc
-                    await asyncio.sleep(0.05)
-            self._writer = writer
-            self._reader_task = asyncio.create_task(self._read(reader))
-            return writer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CONNECT_FOR_S
+        while True:
+            try:
+                reader, writer = await asyncio.open_unix_connection(self.path)
+                break
+            except OSError as exc:
+                if loop.time() >= deadline or self._closed:
+                    raise WriterUnavailable(f"the writer process is not answering: {exc}") from exc
+                await asyncio.sleep(0.05)
+        self._writer = writer
+        self._reader_task = asyncio.create_task(self._read(reader))
+        return writer
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -176,6 +180,7 @@ class WriterClient:
             self._pending.clear()
 
     async def close(self) -> None:
+        self._closed = True
         if self._reader_task is not None:
             self._reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -239,6 +244,12 @@ class WriterServer:
             log.info("hub writer process listening on %s", self.path)
             async with server:
                 await stop.wait()
+                # The supervisor stops the HTTP workers first; what they sent is still answered.
+                server.close()
+                if self._tasks:
+                    await asyncio.wait(set(self._tasks), timeout=STOP_WRITES_S)
+                for writer in list(self._out):
+                    self._send(writer)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._out[writer] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -72,6 +73,17 @@ class HubSettings(Section):
     """Hub processes sharing the port (and the SQLite file or PostgreSQL database)."""
     writer_process: bool = False
     """SQLite: one more process writes the plain ticket and desk requests, off the HTTP workers."""
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme and host (and port), e.g. "
+                    '"https://signage.example.org", with no path or trailing slash'
+                )
+        return v
 
     @model_validator(mode="after")
     def _writer_on_sqlite(self) -> HubSettings:

@@ -159,6 +159,8 @@ class PairingClient:
         self._busy_until = 0.0
         """time.monotonic() before which a busy hub asked not to be asked again."""
         self._stop = threading.Event()
+        self._resumed = False
+        """The code kept from before a restart (state_dir/pairing.pending) has been looked at."""
 
     @classmethod
     def from_settings(cls, device: Any, role: DeviceRole, **kwargs: Any) -> PairingClient:
@@ -190,6 +192,11 @@ class PairingClient:
 
     def _open(self) -> str:
         self.check_state_dir()
+        if not self._resumed:
+            self._resumed = True
+            kept = load_pending_code(self.state_dir)
+            if kept is not None:  # a restart: the same code again (it may be approved already)
+                return self._resume(*kept)
         self._withdraw_previous()
         for _ in range(5):  # a clash with another device's pending code is retried at once
             code = new_pairing_code()
@@ -277,6 +284,16 @@ class PairingClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def _resume(self, code: str, secret: str) -> str:
+        """Show the code this device opened before it restarted: a technician may be typing it,
+        or have approved it. wait() collects it, or replaces it once the hub says it is gone."""
+        self.code, self.secret = code, secret
+        self._opened_at = time.monotonic()
+        log.info("pairing: showing again the code %s opened before a restart", code)
+        self._show_code(code)
+        self._set_status(WAITING)
+        return code
 
     def _withdraw_previous(self) -> None:
         """Withdraw the code opened before, in this run or an earlier one: whatever the hub

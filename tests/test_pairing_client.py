@@ -394,7 +394,7 @@ def test_a_new_code_withdraws_the_previous_one_so_it_holds_no_place(
     pairing.close()
 
 
-def test_after_a_restart_the_device_withdraws_the_code_it_had_open(
+def test_after_a_restart_the_device_shows_its_code_again_and_pairs_if_approved_meanwhile(
     thread_hub: ThreadHub, tmp_path: Path
 ) -> None:
     before = client_for(thread_hub.url, tmp_path, Recorder())
@@ -403,18 +403,38 @@ def test_after_a_restart_the_device_withdraws_the_code_it_had_open(
     kept = tmp_path / PENDING_FILE_NAME
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600  # it holds the code's secret
     assert load_pending_code(tmp_path) == (first, before.secret)
+    assert approve(thread_hub, first).status_code == 200  # while the device was down
 
     seen = Recorder()
     after = client_for(thread_hub.url, tmp_path, seen)
-    second = after.open()
+    assert after.open() == first and seen.codes == [first]  # what the technician typed
     assert pending_codes(thread_hub) == 1
-    late = approve(thread_hub, first)
-    assert (late.status_code, late.json()["error"]) == (404, "pairing_code_unknown")
     thread, result = in_thread(after)
+    thread.join(10)
+    assert result[0] and load_token(tmp_path) == result[0]
+    assert seen.codes == [first] and not kept.exists()
+    after.close()
+
+
+def test_after_a_restart_a_code_the_hub_let_expire_is_replaced(
+    thread_hub: ThreadHub, tmp_path: Path
+) -> None:
+    before = client_for(thread_hub.url, tmp_path, Recorder())
+    first = before.open()
+    before.close()
+    thread_hub.clock.advance(minutes=11)  # the device was off longer than a code lives
+
+    seen = Recorder()
+    after = client_for(thread_hub.url, tmp_path, seen)
+    assert after.open() == first
+    thread, result = in_thread(after)
+    seen.until(lambda: len(seen.codes) == 2)
+    second = seen.codes[1]
+    assert second != first and load_pending_code(tmp_path) == (second, after.secret)
+    assert pending_codes(thread_hub) == 1
     assert approve(thread_hub, second).status_code == 200
     thread.join(10)
     assert result[0] and load_token(tmp_path) == result[0]
-    assert not kept.exists()
     after.close()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from office360.config import ConfigError, load_settings
 from tests.hubtools import FakeClock, ThreadHub, free_port, write_config
 
 ALLOWED = "http://signage.example.test"
@@ -73,3 +74,27 @@ def test_without_the_setting_no_origin_is_allowed(thread_hub: ThreadHub) -> None
     )
     assert issued.status_code == 201
     assert "access-control-allow-origin" not in issued.headers
+
+
+def test_a_refused_body_and_its_retry_after_reach_the_page(cors_hub: ThreadHub) -> None:
+    too_big = requests.post(
+        f"{cors_hub.url}/api/v1/tickets",
+        data=b"{" + b" " * 70_000 + b"}",
+        headers=cors_hub.headers("kiosk", Origin=ALLOWED, **{"Content-Type": "application/json"}),
+        timeout=5,
+    )
+    assert too_big.status_code == 413
+    assert too_big.headers["access-control-allow-origin"] == ALLOWED
+    assert "retry-after" in too_big.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.parametrize("origin", ["http://signage.example.test/", "signage.example.test", "*x"])
+def test_an_origin_with_a_path_or_no_scheme_stops_the_hub_at_start(
+    tmp_path: Path, origin: str
+) -> None:
+    config = write_config(tmp_path, free_port())
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[hub]\n", f'[hub]\ncors_origins = ["{origin}"]\n', 1))
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+    assert "cors_origins" in refused.value.key and "not an origin" in refused.value.reason

@@ -261,3 +261,68 @@ def test_the_writer_answers_errors_as_the_hub_does(tmp_path: Path) -> None:
 
     status, _, body = answer(RuntimeError("a bug"))
     assert status == 500 and b'"internal_error"' in body
+
+
+def test_stopping_the_hub_answers_every_write_it_took(tmp_path: Path) -> None:
+    """SIGTERM under load: the HTTP workers finish their requests before the writer stops, so no
+    request gets a 5xx and every stored ticket was answered 201 (clients send no key here)."""
+    hub = start(tmp_path)
+    assert hub.proc is not None
+    statuses: list[int | str] = []
+    stop = time.monotonic() + 30
+
+    def client() -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            try:
+                r = session.post(
+                    f"{hub.url}/api/v1/tickets",
+                    json={"service": "general"},
+                    headers=hub.headers("kiosk"),
+                    timeout=10,
+                )
+            except requests.RequestException:
+                statuses.append("no answer")
+                return
+            statuses.append(r.status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(8):
+            pool.submit(client)
+        time.sleep(1.5)
+        hub.proc.send_signal(signal.SIGTERM)
+        assert hub.proc.wait(20) == 0
+    hub.proc = None
+    database = hub.config.parent / "data" / "office360.db"
+    with sqlite3.connect(database) as db:
+        stored = int(db.execute("SELECT count(*) FROM tickets").fetchone()[0])
+    db.close()
+    assert {s for s in statuses if s != 201} <= {"no answer"}, set(statuses)
+    assert stored == statuses.count(201)
+
+
+def test_callers_waiting_for_a_missing_writer_share_one_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub import writer_process
+    from hub.auth import Principal
+    from hub.errors import WriterUnavailable
+
+    monkeypatch.setattr(writer_process, "CONNECT_FOR_S", 0.5)
+    client = writer_process.WriterClient(str(tmp_path / "nobody.sock"))
+    caller = Principal(1, "kiosk", "kiosk", "centro", None)
+
+    async def six() -> list[float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def one() -> float:
+            with pytest.raises(WriterUnavailable):
+                await client.desk(caller, None, "h", None, "1", "next", {})
+            return loop.time() - started
+
+        return list(await asyncio.gather(*(one() for _ in range(6))))
+
+    with ThreadPoolExecutor(1) as pool:
+        waited = pool.submit(asyncio.run, six()).result(30)
+    assert max(waited) < 1.5, waited  # one shared 0.5-s attempt, not six in a row
