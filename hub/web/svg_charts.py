@@ -70,13 +70,18 @@ class _Frame:
         return self.top + self.plot_h * (1 - value / (self.ticks[-1] or 1.0))
 
 
-def nice_ticks(top: float, count: int = 4) -> list[float]:
-    """0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to at least `top`."""
+def nice_ticks(top: float, count: int = 4, *, whole: bool = False) -> list[float]:
+    """0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to at least `top`; with `whole`
+    (the values are counts) only whole steps: 1, 2, 5, 10, 20, 25, ..."""
     if not top > 0 or not math.isfinite(top):
         return [0.0, 1.0]
-    raw = top / count
+    raw = max(top / count, 1) if whole else top / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = next(
+        m * power
+        for m in (1, 2, 2.5, 5, 10)
+        if m * power >= raw and not (whole and m * power != round(m * power))
+    )
     ticks = [0.0]
     while ticks[-1] < top - 1e-9:
         ticks.append(round(ticks[-1] + step, 10))
@@ -182,7 +187,8 @@ def _layout(
 ) -> tuple[_Frame, list[_Label], list[list[float]]]:
     """The frame, the labels under the axis and the legend's rows, with room for all the text."""
     values = [v for s in series for v in s.values if v is not None]
-    ticks = nice_ticks(max([*values, target or 0.0, 0.0]))
+    whole = all(float(v).is_integer() for v in values)  # counts: no tick between 0 and 1
+    ticks = nice_ticks(max([*values, target or 0.0, 0.0]), whole=whole)
     left = PAD + max(_text_width(t) for t in [*map(_number, ticks), unit]) + 0.5 * FONT
     slot = (width - left - RIGHT) / max(1, len(labels))
     under = _x_labels(labels, left, slot, width)

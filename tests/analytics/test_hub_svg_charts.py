@@ -27,6 +27,43 @@ def test_nice_ticks(top: float, ticks: list[float]) -> None:
     assert nice_ticks(top) == ticks
 
 
+@pytest.mark.parametrize(
+    ("top", "ticks"),
+    [
+        (1, [0.0, 1.0]),
+        (3, [0.0, 1.0, 2.0, 3.0]),
+        (9, [0.0, 5.0, 10.0]),  # not 2.5 apart
+        (100, [0.0, 25.0, 50.0, 75.0, 100.0]),
+    ],
+)
+def test_nice_ticks_for_counts_are_whole(top: float, ticks: list[float]) -> None:
+    assert nice_ticks(top, whole=True) == ticks
+
+
+def y_axis(svg: str) -> list[str]:
+    """The labels beside the y-axis, bottom to top."""
+    root = ElementTree.fromstring(svg)
+    axis = root.find(f"{NS}g[@class='axis']")
+    assert axis is not None
+    return [t.text or "" for t in axis.iter(f"{NS}text") if t.get("text-anchor") == "end"]
+
+
+def test_a_chart_of_counts_labels_its_y_axis_in_whole_numbers() -> None:
+    # the dashboard's ratings chart: how many ratings gave 1 to 5 stars
+    stars = bar_chart(
+        "Ratings", "Bars", ["★" * n for n in range(1, 6)], [Series("ratings", [0, 1, 0, 0, 1])]
+    )
+    assert y_axis(str(stars)) == ["0", "1"]
+    assert y_axis(str(line_chart("a", "b", ["1", "2"], [Series("s", [3, 1])]))) == [
+        "0",
+        "1",
+        "2",
+        "3",
+    ]
+    # values that are not counts keep their fractional steps
+    assert "0.5" in y_axis(str(bar_chart("a", "b", ["1"], [Series("s", [0.9])])))
+
+
 def test_bar_chart_is_accessible_svg() -> None:
     svg = bar_chart(
         "Espera <media>",
