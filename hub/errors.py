@@ -82,6 +82,13 @@ def domain_response(exc: DomainError) -> JSONResponse:
     return response
 
 
+def handler_for(app: Any, exc: Exception) -> Any:
+    """The application's handler for this exception (its most specific class), or None."""
+    handlers = app.exception_handlers
+    mro = type(exc).__mro__
+    return next((handlers[k] for k in mro[: mro.index(Exception)] if k in handlers), None)
+
+
 def _sent_not_json(request: Request) -> bool:
     """A body came with a Content-Type other than JSON (curl -d sends a form's)."""
     if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in (

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from office360.core.errors import DomainError
 
 from .api.deps import request_hash
-from .errors import domain_response
+from .errors import domain_response, handler_for
 from .pg_desks import ACTIONS as PG_DESK_ACTIONS
 from .pg_desks import DeskRequest
 from .pg_tickets import TicketRequest
@@ -180,21 +180,16 @@ class FastPath:
         try:
             caller = await _caller(state, plain.token)
             digest = request_hash("POST", f"/desks/{desk}/{action}?{query_string}", raw)
+            desk_request = DeskRequest(caller, plain.key, digest, office, desk, action, body)
             if svc.pg_desks is not None and (
                 action in PG_DESK_ACTIONS or (action == "next" and not body)
             ):
-                desk_request = DeskRequest(caller, plain.key, digest, office, desk, action)
                 outcome = await state.write_grouped(svc.pg_tickets.write_many, desk_request)
                 answer = outcome_answer(outcome)
             elif state.remote is not None:
-                answer = await state.remote.desk(
-                    caller, plain.key, digest, office, desk, action, body
-                )
+                answer = await state.remote.desk(desk_request)
             else:
-                outcome = await write_desk(
-                    state, caller, plain.key, digest, office, desk, action, body
-                )
-                answer = outcome_answer(outcome)
+                answer = outcome_answer(await write_desk(state, desk_request))
         except Exception as exc:
             await _error(scope, receive, send, exc)
             return True
@@ -246,9 +241,7 @@ async def _error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> 
         response = domain_response(exc)
         await response(scope, receive, send)
         return
-    handlers = scope["app"].exception_handlers
-    specific = type(exc).__mro__[: type(exc).__mro__.index(Exception)]
-    handler = next((handlers[k] for k in specific if k in handlers), None)
+    handler = handler_for(scope["app"], exc)
     if handler is None:
         raise exc
     response = await handler(Request(scope, receive), exc)

@@ -114,7 +114,9 @@ class DeskRequest:
     office_id: str | None
     desk_id: str
     action: str
-    """one of ACTIONS, or "next" with no body"""
+    """one of ACTIONS, or "next" with no body (on PostgreSQL's grouped path)"""
+    body: dict[str, Any] = field(default_factory=dict)
+    """{"service": ...} from the query (SQLite, or the writer process)"""
 
 
 @dataclass

@@ -38,7 +38,8 @@ from starlette.requests import Request
 from office360.core.errors import DomainError
 
 from .auth import Principal
-from .errors import WriterUnavailable, domain_response, error_response
+from .errors import WriterUnavailable, domain_response, error_response, handler_for
+from .pg_desks import DeskRequest
 from .services import Outcome
 from .state import HubState
 from .ticket_requests import TicketRequest
@@ -92,17 +93,11 @@ class WriterClient:
             "ticket", request.principal, request.idem_key, request.request_hash, request.fields
         )
 
-    async def desk(
-        self,
-        principal: Principal,
-        key: str | None,
-        digest: str,
-        office: str | None,
-        desk: str,
-        action: str,
-        body: dict[str, Any],
-    ) -> Answer:
-        return await self._call("desk", principal, key, digest, [office, desk, action, body])
+    async def desk(self, request: DeskRequest) -> Answer:
+        payload = [request.office_id, request.desk_id, request.action, request.body]
+        return await self._call(
+            "desk", request.principal, request.idem_key, request.request_hash, payload
+        )
 
     async def _call(
         self, kind: str, principal: Principal, key: str | None, digest: str, payload: Any
@@ -201,24 +196,17 @@ async def write_ticket(state: HubState, request: TicketRequest) -> Outcome:
     return await state.write_batched(svc.sqlite_tickets.issue, request)
 
 
-async def write_desk(
-    state: HubState,
-    caller: Principal,
-    key: str | None,
-    digest: str,
-    office: str | None,
-    desk: str,
-    action: str,
-    body: dict[str, Any],
-) -> Outcome:
+async def write_desk(state: HubState, r: DeskRequest) -> Outcome:
     """A desk action on SQLite, as a single hub writes it (PostgreSQL: see hub/fastpath.py)."""
     svc = state.service
     return await state.write_batched(
         svc.run_write,
-        caller.scope,
-        key,
-        digest,
-        lambda conn, events: svc.desk_action(conn, events, caller, office, desk, action, body),
+        r.principal.scope,
+        r.idem_key,
+        r.request_hash,
+        lambda conn, events: svc.desk_action(
+            conn, events, r.principal, r.office_id, r.desk_id, r.action, r.body
+        ),
     )
 
 
@@ -298,8 +286,7 @@ class WriterServer:
         if kind == "ticket":
             outcome = await write_ticket(state, TicketRequest(caller, key, digest, payload))
         elif kind == "desk":
-            office, desk, action, body = payload
-            outcome = await write_desk(state, caller, key, digest, office, desk, action, body)
+            outcome = await write_desk(state, DeskRequest(caller, key, digest, *payload))
         else:
             raise ValueError(f"unknown request kind {kind!r}")
         return outcome_answer(outcome)
@@ -309,11 +296,7 @@ class WriterServer:
         if isinstance(exc, DomainError):
             response = domain_response(exc)
         else:
-            handlers = self.app.exception_handlers
-            mro = type(exc).__mro__
-            handler = next(
-                (handlers[k] for k in mro[: mro.index(Exception)] if k in handlers), None
-            )
+            handler = handler_for(self.app, exc)
             if handler is None:
                 log.error("write failed in the writer process", exc_info=exc)
                 response = error_response(500, "internal_error", "the write failed")

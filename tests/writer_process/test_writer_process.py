@@ -307,6 +307,7 @@ def test_callers_waiting_for_a_missing_writer_share_one_deadline(
     from hub import writer_process
     from hub.auth import Principal
     from hub.errors import WriterUnavailable
+    from hub.pg_desks import DeskRequest
 
     monkeypatch.setattr(writer_process, "CONNECT_FOR_S", 0.5)
     client = writer_process.WriterClient(str(tmp_path / "nobody.sock"))
@@ -318,7 +319,7 @@ def test_callers_waiting_for_a_missing_writer_share_one_deadline(
 
         async def one() -> float:
             with pytest.raises(WriterUnavailable):
-                await client.desk(caller, None, "h", None, "1", "next", {})
+                await client.desk(DeskRequest(caller, None, "h", None, "1", "next"))
             return loop.time() - started
 
         return list(await asyncio.gather(*(one() for _ in range(6))))
